@@ -1,0 +1,68 @@
+"""Exceptions of the pytest-free core.
+
+Every message is a plain string that names the file, the key or offset, and what is
+wrong: it has to read well in a CI log and survive the trip from an xdist worker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SizeBudgetError(Exception):
+    """Base class of every error the plugin reports as a user error (no traceback)."""
+
+
+class BudgetFileError(SizeBudgetError):
+    """A budget file (or a file it names) cannot be read or does not have the right shape.
+
+    ``key`` is a dotted path into the file (``package_set_budgets[2].budget_bytes``);
+    ``line`` and ``column`` are 1-based and 0 when unknown.
+    """
+
+    def __init__(
+        self,
+        file: Path | str,
+        message: str,
+        *,
+        key: str = "",
+        line: int = 0,
+        column: int = 0,
+    ) -> None:
+        self.file = str(file)
+        self.message = message
+        self.key = key
+        self.line = line
+        self.column = column
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
+        what = f"{self.key}: {self.message}" if self.key else self.message
+        return f"{where}: {what}"
+
+
+class BudgetFileErrors(SizeBudgetError):
+    """Several problems found in one budget file, reported together."""
+
+    def __init__(self, file: Path | str, errors: list[BudgetFileError]) -> None:
+        self.file = str(file)
+        self.errors = errors
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        count = len(self.errors)
+        head = f"{self.file}: {count} problem{'s' if count != 1 else ''} in budget file"
+        return "\n".join([head, *("  " + e.describe() for e in self.errors)])
+
+
+class InputError(SizeBudgetError):
+    """An input that a budget names (manifest, blobs.json, blob, image) is missing or invalid."""
+
+
+class MeasurementError(SizeBudgetError):
+    """A blob or image could not be measured."""
