@@ -1,0 +1,160 @@
+"""Typed reads from parsed JSON5 that collect every problem with its key and position."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..errors import BudgetFileError, BudgetFileErrors
+from ..units import SizeSyntaxError, parse_size
+from .json5_source import Json5Document
+
+KeyPath = tuple[str | int, ...]
+
+_MISSING = object()
+
+
+def dotted(path: KeyPath) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
+    return out
+
+
+def kind_of(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+class FieldReader:
+    """Reads values out of one document, recording errors instead of stopping at the first."""
+
+    def __init__(self, doc: Json5Document) -> None:
+        self.doc = doc
+        self.errors: list[BudgetFileError] = []
+
+    def error(self, path: KeyPath, message: str) -> None:
+        pos = self.doc.positions.at(*path)
+        self.errors.append(
+            BudgetFileError(
+                self.doc.display or self.doc.path, message,
+                key=dotted(path), line=pos.line, column=pos.column,
+            )
+        )
+
+    def raise_if_errors(self) -> None:
+        self.errors.sort(key=lambda e: (e.line, e.column))
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise BudgetFileErrors(self.doc.display or self.doc.path, self.errors)
+
+    def line(self, path: KeyPath) -> int:
+        return self.doc.positions.at(*path).line
+
+    def object(
+        self, value: object, path: KeyPath, known: Iterable[str]
+    ) -> Mapping[str, Any] | None:
+        if not isinstance(value, dict):
+            self.error(path, f"expected an object, got {kind_of(value)}")
+            return None
+        known = list(known)
+        for key in value:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                self.error(
+                    (*path, key),
+                    f"unknown key {key!r}{hint}; known keys here: {', '.join(sorted(known))}",
+                )
+        return value
+
+    def _get(self, obj: Mapping[str, Any], path: KeyPath, key: str, required: bool) -> Any:
+        if key in obj:
+            return obj[key]
+        if required:
+            self.error(path, f"missing required key {key!r}")
+        return _MISSING
+
+    def string(
+        self, obj: Mapping[str, Any], path: KeyPath, key: str, *, required: bool = False,
+        choices: tuple[str, ...] = (),
+    ) -> str | None:
+        value = self._get(obj, path, key, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str):
+            self.error((*path, key), f"expected a string, got {kind_of(value)}")
+            return None
+        if choices and value not in choices:
+            self.error(
+                (*path, key),
+                f"must be one of {', '.join(repr(c) for c in choices)}, got {value!r}",
+            )
+            return None
+        return value
+
+    def size(
+        self, obj: Mapping[str, Any], path: KeyPath, key: str, *, required: bool = False
+    ) -> int | None:
+        value = self._get(obj, path, key, required)
+        if value is _MISSING:
+            return None
+        try:
+            return parse_size(value)
+        except SizeSyntaxError as exc:
+            self.error((*path, key), str(exc))
+            return None
+
+    def boolean(self, obj: Mapping[str, Any], path: KeyPath, key: str) -> bool | None:
+        value = self._get(obj, path, key, False)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, bool):
+            self.error((*path, key), f"expected true or false, got {kind_of(value)}")
+            return None
+        return value
+
+    def list_of(
+        self, obj: Mapping[str, Any], path: KeyPath, key: str, *, required: bool = False,
+        allow_single: bool = False,
+    ) -> list[tuple[KeyPath, Any]] | None:
+        """Elements of a list with their key paths; ``allow_single`` accepts one bare value."""
+        value = self._get(obj, path, key, required)
+        if value is _MISSING:
+            return None
+        if allow_single and not isinstance(value, list):
+            return [((*path, key), value)]
+        if not isinstance(value, list):
+            self.error((*path, key), f"expected a list, got {kind_of(value)}")
+            return None
+        return [((*path, key, i), v) for i, v in enumerate(value)]
+
+    def strings(
+        self, obj: Mapping[str, Any], path: KeyPath, key: str, *, required: bool = False,
+        allow_single: bool = False,
+    ) -> list[tuple[KeyPath, str]] | None:
+        items = self.list_of(obj, path, key, required=required, allow_single=allow_single)
+        if items is None:
+            return None
+        out = []
+        for item_path, v in items:
+            if isinstance(v, str) and v:
+                out.append((item_path, v))
+            else:
+                self.error(item_path, f"expected a non-empty string, got {kind_of(v)}")
+        return out

@@ -1,0 +1,96 @@
+"""Budget-file data: frozen, picklable, free of pytest.
+
+A ``BudgetFile`` is what a budget file says, validated, with paths resolved; it holds
+no measurement.  Each ``Budget`` becomes one pytest item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Sharing = Literal["global", "per_set"]
+Layout = Literal["compact", "deprecated_padded"]
+SHARING_MODES: tuple[Sharing, ...] = ("global", "per_set")
+LAYOUTS: tuple[Layout, ...] = ("compact", "deprecated_padded")
+
+# V2 of ffx's package check charged a merged set's meta.far as this fixed size.
+MERGED_META_FAR_BYTES = 32768
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileRef:
+    """A path written in a budget file: as written, resolved, and the key that holds it."""
+
+    raw: str
+    path: Path
+    key: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Budget:
+    name: str
+    key: str  # e.g. "package_set_budgets[2]"
+    line: int  # 1-based line of the entry in its file
+    budget_bytes: int
+    creep_budget_bytes: int = 0
+    owner: str | None = None
+
+    @property
+    def kind(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackageSetBudget(Budget):
+    packages: tuple[FileRef, ...]
+    merge: bool = False
+
+    @property
+    def kind(self) -> str:
+        return "package_set"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceBudget(Budget):
+    paths: tuple[str, ...]
+
+    @property
+    def kind(self) -> str:
+        return "resource"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TotalBudget:
+    """``total_budget_bytes``: every budget of the file must add up to it exactly."""
+
+    total_bytes: int
+    line: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetFile:
+    path: Path  # absolute
+    display: str  # how messages and reports name the file
+    root: Path  # relative paths inside the file are resolved from here
+    sharing: Sharing = "global"
+    blobfs_layout: Layout = "compact"
+    include_subpackages: bool = False
+    blob_sizes: tuple[FileRef, ...] = ()
+    budgets: tuple[Budget, ...] = ()
+    total: TotalBudget | None = None
+
+    @property
+    def package_sets(self) -> tuple[PackageSetBudget, ...]:
+        return tuple(b for b in self.budgets if isinstance(b, PackageSetBudget))
+
+    @property
+    def resources(self) -> tuple[ResourceBudget, ...]:
+        return tuple(b for b in self.budgets if isinstance(b, ResourceBudget))
+
+    def budget(self, key: str) -> Budget:
+        for b in self.budgets:
+            if b.key == key:
+                return b
+        raise KeyError(key)

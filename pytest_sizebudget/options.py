@@ -1,0 +1,119 @@
+"""Every ``--sizebudget*`` option and ``sizebudget_*`` ini key, and ``Settings`` from them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from .settings import DEFAULT_PATTERNS, DEFAULT_TOP, Settings
+
+
+def _top(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (show all) or more, got {n}")
+    return n
+
+
+def register(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sizebudget", "size budgets (pytest-sizebudget)")
+    group.addoption(
+        "--sizebudget",
+        action="store_true",
+        dest="sizebudget",
+        help="collect budget files and check every budget as a test item",
+    )
+    group.addoption(
+        "--sizebudget-blob-sizes",
+        action="append",
+        default=[],
+        metavar="PATH",
+        dest="sizebudget_blob_sizes",
+        help="a Fuchsia blobs.json giving on-disk blob sizes to every budget file (repeatable)",
+    )
+    group.addoption(
+        "--sizebudget-root",
+        metavar="DIR",
+        dest="sizebudget_root",
+        help="resolve relative paths in budget files from DIR (default: each file's 'root' key, "
+        "else its directory)",
+    )
+    group.addoption(
+        "--sizebudget-json",
+        metavar="PATH",
+        dest="sizebudget_json",
+        help="write the full JSON report (also a baseline for later runs) to PATH",
+    )
+    group.addoption(
+        "--sizebudget-gerrit",
+        metavar="PATH",
+        dest="sizebudget_gerrit",
+        help="write the Gerrit binary-size plugin JSON to PATH",
+    )
+    group.addoption(
+        "--sizebudget-top",
+        metavar="N",
+        type=_top,
+        default=None,
+        dest="sizebudget_top",
+        help=f"packages and blobs shown in failure breakdowns (0: all; default {DEFAULT_TOP})",
+    )
+    parser.addini(
+        "sizebudget_enable", "check size budgets without passing --sizebudget", type="bool",
+        default=False,
+    )
+    parser.addini(
+        "sizebudget_files",
+        "glob patterns of budget files (a pattern with / matches the rootdir-relative path)",
+        type="linelist",
+        default=list(DEFAULT_PATTERNS),
+    )
+    parser.addini(
+        "sizebudget_owner_template",
+        "owner URL for budgets without 'owner'; {name} is replaced by the query-encoded name",
+        type="string",
+        default="",
+    )
+    parser.addini(
+        "sizebudget_junit_properties",
+        "record used/budget/creep bytes as JUnit <property> elements (off for strict xunit2)",
+        type="bool",
+        default=True,
+    )
+    parser.addini(
+        "sizebudget_top", "default for --sizebudget-top", type="string", default=str(DEFAULT_TOP)
+    )
+
+
+def settings_from_config(config: pytest.Config) -> Settings:
+    base = config.invocation_params.dir
+
+    def path(value: str | None) -> Path | None:
+        return (base / value).absolute() if value else None
+
+    top = config.getoption("sizebudget_top")
+    if top is None:
+        ini_top = str(config.getini("sizebudget_top"))
+        try:
+            top = _top(ini_top)
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"ini option sizebudget_top: {exc}") from None
+    patterns = tuple(str(p) for p in config.getini("sizebudget_files")) or DEFAULT_PATTERNS
+    template = str(config.getini("sizebudget_owner_template")) or None
+    return Settings(
+        enabled=bool(config.getoption("sizebudget")) or bool(config.getini("sizebudget_enable")),
+        patterns=patterns,
+        blob_sizes=tuple(base / p for p in config.getoption("sizebudget_blob_sizes")),
+        root=path(config.getoption("sizebudget_root")),
+        json_path=path(config.getoption("sizebudget_json")),
+        gerrit_path=path(config.getoption("sizebudget_gerrit")),
+        top_n=top,
+        owner_template=template,
+        junit_properties=bool(config.getini("sizebudget_junit_properties")),
+        rootdir=config.rootpath,
+    )

@@ -1,0 +1,87 @@
+"""A directory as a package: every regular file is a blob at its relative path.
+
+Symbolic links are followed, as a packaging step that copies file contents would:
+a link to a file is a blob with the target's content at the link's path; a link to a
+directory is walked like a directory.  Loops (a link back to an ancestor) and dangling
+links are errors, as are FIFOs, sockets and device files: none of them can be a blob,
+and skipping them silently would hide bytes from the budget.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import InputError
+from .model import BlobEntry, Package
+
+# (path) -> (merkle root, size in bytes)
+Hasher = Callable[[Path], tuple[str, int]]
+
+
+def list_directory_files(root: Path) -> list[tuple[str, Path]]:
+    """(in-package path, file) for every regular file below ``root``, sorted by path."""
+    out: list[tuple[str, Path]] = []
+    _walk(root, root, "", out, ancestors=frozenset())
+    out.sort(key=lambda item: item[0])
+    return out
+
+
+def _walk(
+    root: Path, directory: Path, prefix: str, out: list[tuple[str, Path]], ancestors: frozenset[Path]
+) -> None:
+    real = directory.resolve()
+    if real in ancestors:
+        raise InputError(f"{directory}: symbolic link loop back to {real} (inside package {root})")
+    ancestors = ancestors | {real}
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot list directory: {exc.strerror}") from None
+    for entry in entries:
+        rel = prefix + entry.name
+        path = Path(entry.path)
+        try:
+            st = os.stat(path)  # follows links on purpose
+        except FileNotFoundError:
+            raise InputError(
+                f"{path}: dangling symbolic link (-> {os.readlink(path)}) in package {root}"
+            ) from None
+        except OSError as exc:
+            raise InputError(f"{path}: cannot stat: {exc.strerror}") from None
+        if stat.S_ISDIR(st.st_mode):
+            _walk(root, path, rel + "/", out, ancestors)
+        elif stat.S_ISREG(st.st_mode):
+            out.append((rel, path))
+        else:
+            raise InputError(
+                f"{path}: {_file_kind(st.st_mode)} cannot be a blob (package directory {root}); "
+                "remove it or package the directory without it"
+            )
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode):
+        return "character device"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    return "special file"
+
+
+def load_directory(path: Path, hasher: Hasher, *, display: str | None = None) -> Package:
+    blobs = []
+    for rel, file in list_directory_files(path):
+        try:
+            merkle, size = hasher(file)
+        except OSError as exc:
+            raise InputError(f"{file}: cannot read: {exc.strerror}") from None
+        blobs.append(BlobEntry(merkle=merkle, path=rel, source=file, size=size))
+    return Package(
+        name=path.resolve().name, origin=display or str(path), kind="directory", blobs=tuple(blobs)
+    )

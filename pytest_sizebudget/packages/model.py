@@ -1,0 +1,28 @@
+"""What a package is made of, as the accounting sees it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+MERKLE = re.compile(r"[0-9a-f]{64}")
+META_FAR_PATH = "meta/"
+
+
+@dataclass(frozen=True, slots=True)
+class BlobEntry:
+    """One blob instance of a package: its content address and where it sits in the package."""
+
+    merkle: str
+    path: str  # in-package path; "meta/" is the meta.far
+    source: Path | None = None  # where the blob's bytes are on the host, if known
+    size: int | None = None  # uncompressed length as the manifest says (never the on-disk size)
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    name: str
+    origin: str  # the manifest file or directory, as the reports name it
+    kind: str  # "manifest" or "directory"
+    blobs: tuple[BlobEntry, ...]

@@ -1,0 +1,78 @@
+"""pytest entry point: options, configuration, collection and report plumbing.
+
+Nothing here measures or renders; it wires the pytest-free core into pytest.
+Installed but not enabled (no ``--sizebudget``, no ``sizebudget_enable``), the plugin
+collects nothing and writes nothing: only its fixtures and options exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from . import options
+from .fixtures import (
+    sizebudget_blob_sizes,
+    sizebudget_evaluator,
+    sizebudget_settings,
+    sizebudget_sizer,
+)
+from .items import BudgetFileCollector
+from .keys import ITEM_REPORT, SETTINGS
+from .session import REPORT_ATTR, SizeBudgetSession
+
+__all__ = [
+    "sizebudget_blob_sizes",
+    "sizebudget_evaluator",
+    "sizebudget_settings",
+    "sizebudget_sizer",
+]
+
+_EXPLICIT_SUFFIXES = (".json", ".json5")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.register(parser)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    settings = options.settings_from_config(config)
+    config.stash[SETTINGS] = settings
+    if settings.enabled and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(SizeBudgetSession(settings), "sizebudget-session")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None or not settings.enabled:
+        return None
+    line = f"sizebudget: budget files {', '.join(settings.patterns)}"
+    if settings.blob_sizes:
+        line += f"; blob sizes {', '.join(settings.display(p) for p in settings.blob_sizes)}"
+    return [line]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    settings = parent.config.stash.get(SETTINGS, None)
+    if settings is None or not settings.enabled:
+        return None
+    explicit = file_path.suffix in _EXPLICIT_SUFFIXES and parent.session.isinitpath(file_path)
+    if explicit or settings.is_budget_file(file_path):
+        return BudgetFileCollector.from_parent(parent, path=file_path)
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when == "call":
+        data = item.stash.get(ITEM_REPORT, None)
+        if data is not None:
+            # Plain attributes of a TestReport survive xdist's serialisation.
+            setattr(report, REPORT_ATTR, data)
+    return report

@@ -1,0 +1,102 @@
+"""The text a failing budget item shows: verdict, numbers, and where the bytes went."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..accounting import BlobCharge, PackageCharge
+from ..units import describe, format_bytes
+from .model import BudgetResult
+
+_KIND_TITLE = {"package_set": "Package set", "resource": "Resource budget"}
+
+
+def title(result: BudgetResult) -> str:
+    return f"{_KIND_TITLE.get(result.kind, result.kind.replace('_', ' ').capitalize())} {result.name!r}"
+
+
+def render_failure(result: BudgetResult, top_n: int = 10) -> str:
+    """Plain text for a failed or errored budget; safe to send across processes."""
+    lines: list[str] = []
+    where = f"{result.file}:{result.line} ({result.key})"
+    if result.error is not None:
+        lines.append(f"{title(result)} could not be checked")
+        lines.append(f"  file    {where}")
+        lines.append("")
+        lines.extend(result.error.splitlines())
+        return "\n".join(lines)
+    used, budget = result.used_bytes or 0, result.budget_bytes
+    lines.append(f"{title(result)} is over budget by {describe(used - budget)}")
+    lines.extend(_numbers(result))
+    lines.append(f"  file          {where}")
+    lines.append("")
+    lines.extend(render_breakdown(result.packages, top_n, result.fixed_bytes))
+    return "\n".join(lines)
+
+
+def _numbers(result: BudgetResult) -> list[str]:
+    used, budget = result.used_bytes or 0, result.budget_bytes
+    rows = [
+        ("used", describe(used, budget)),
+        ("budget", describe(budget, used)),
+        ("over by", describe(used - budget)),
+    ]
+    if result.creep_budget_bytes:
+        rows.append(("creep budget", describe(result.creep_budget_bytes)))
+    params = ", ".join(f"{k}: {v}" for k, v in sorted(result.parameters.items()))
+    if params:
+        rows.append(("accounting", params))
+    return [f"  {label:<13} {value}" for label, value in rows]
+
+
+def render_breakdown(
+    packages: Sequence[PackageCharge], top_n: int, fixed_bytes: int = 0
+) -> list[str]:
+    """Largest packages by charged bytes, each with its largest blobs."""
+    if not packages and not fixed_bytes:
+        return ["(no packages)"]
+    ranked = sorted(packages, key=lambda p: (-p.proportional_size, p.name, p.origin))
+    shown = ranked[:top_n] if top_n > 0 else ranked
+    rows: list[tuple[str, str, str, str]] = []
+    for p in shown:
+        rows.append((f"{p.name}  ({p.origin})", format_bytes(p.used_space_in_blobfs), "",
+                     format_bytes(p.proportional_size)))
+        blobs = sorted(p.blobs, key=lambda b: (-b.charged_bytes, b.path, b.merkle))
+        for b in blobs[:top_n] if top_n > 0 else blobs:
+            rows.append((f"  {b.path}  [{b.merkle[:12]}]", _size(b), _share(b), _charged(b)))
+        if top_n > 0 and len(blobs) > top_n:
+            rest = blobs[top_n:]
+            rows.append((f"  ... {len(rest)} more blobs", "", "",
+                         format_bytes(sum(b.charged_bytes for b in rest))))
+    if fixed_bytes:
+        rows.append(("merged meta.far (fixed allowance)", "", "", format_bytes(fixed_bytes)))
+    header = ("PACKAGE / BLOB", "SIZE", "SHARED BY", "CHARGED")
+    widths = [max(len(r[i]) for r in (*rows, header)) for i in range(4)]
+    out = [f"Largest packages ({len(shown)} of {len(packages)}):"]
+    for r in (header, *rows):
+        out.append(
+            f"  {r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}"
+            .rstrip()
+        )
+    if top_n > 0 and len(ranked) > top_n:
+        rest_p = ranked[top_n:]
+        out.append(
+            f"  ... {len(rest_p)} more packages charged "
+            f"{format_bytes(sum(p.proportional_size for p in rest_p))}"
+        )
+    out.append("  (* shared: the blob's size is split between its instances, rounding down)")
+    return out
+
+
+def _size(b: BlobCharge) -> str:
+    return "unknown" if b.size is None else format_bytes(b.size)
+
+
+def _share(b: BlobCharge) -> str:
+    if b.excluded_by is not None:
+        return f"-> {b.excluded_by}"
+    return f"*{b.share_count}" if b.share_count > 1 else "1"
+
+
+def _charged(b: BlobCharge) -> str:
+    return "-" if b.size is None or b.excluded_by else format_bytes(b.charged_bytes)

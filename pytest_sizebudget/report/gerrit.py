@@ -1,0 +1,29 @@
+"""Chromium's Gerrit binary-size plugin input, exactly as Fuchsia's size checks write it.
+
+A flat object with sorted keys: ``"<name>"`` (used bytes), ``"<name>.budget"``,
+``"<name>.creepBudget"`` and, when an owner is known, ``"<name>.owner"``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from .model import BudgetResult
+
+
+def gerrit_report(results: Sequence[BudgetResult]) -> dict[str, int | str]:
+    out: dict[str, int | str] = {}
+    for r in results:
+        if r.used_bytes is None:  # could not be measured: the item failed and says why
+            continue
+        out[r.name] = r.used_bytes
+        out[f"{r.name}.budget"] = r.budget_bytes
+        out[f"{r.name}.creepBudget"] = r.creep_budget_bytes
+        if r.owner:
+            out[f"{r.name}.owner"] = r.owner
+    return dict(sorted(out.items()))
+
+
+def render_gerrit(results: Sequence[BudgetResult]) -> str:
+    return json.dumps(gerrit_report(results), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,141 @@
+"""``BudgetResult``: one budget, measured and judged, in a form that crosses processes.
+
+Results travel from xdist workers to the controller as plain dicts (``to_dict``) and
+come back with ``from_dict``; every report is rendered from them on the controller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..accounting import BlobCharge, PackageCharge
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetResult:
+    name: str
+    kind: str
+    file: str
+    line: int
+    key: str
+    budget_bytes: int
+    creep_budget_bytes: int = 0
+    owner: str | None = None
+    used_bytes: int | None = None  # None when the budget could not be measured
+    error: str | None = None
+    packages: tuple[PackageCharge, ...] = ()
+    fixed_bytes: int = 0
+    parameters: dict[str, Any] = field(default_factory=dict)  # sharing, layout, ...
+    extra: dict[str, Any] = field(default_factory=dict)  # kind-specific report fields
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.used_bytes is not None and (
+            self.used_bytes <= self.budget_bytes
+        )
+
+    @property
+    def over_by(self) -> int | None:
+        return None if self.used_bytes is None else self.used_bytes - self.budget_bytes
+
+    def with_error(self, error: str) -> BudgetResult:
+        return replace(self, error=error)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "file": self.file,
+            "line": self.line,
+            "key": self.key,
+            "budget_bytes": self.budget_bytes,
+            "creep_budget_bytes": self.creep_budget_bytes,
+            "owner": self.owner,
+            "used_bytes": self.used_bytes,
+            "error": self.error,
+            "passed": self.passed,
+            "fixed_bytes": self.fixed_bytes,
+            "parameters": dict(self.parameters),
+            "packages": [_package_dict(p) for p in self.packages],
+            **self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BudgetResult:
+        known = {
+            "name", "kind", "file", "line", "key", "budget_bytes", "creep_budget_bytes",
+            "owner", "used_bytes", "error", "passed", "fixed_bytes", "parameters", "packages",
+        }
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            file=d["file"],
+            line=d["line"],
+            key=d["key"],
+            budget_bytes=d["budget_bytes"],
+            creep_budget_bytes=d["creep_budget_bytes"],
+            owner=d["owner"],
+            used_bytes=d["used_bytes"],
+            error=d["error"],
+            fixed_bytes=d["fixed_bytes"],
+            parameters=dict(d["parameters"]),
+            packages=tuple(_package_from(p) for p in d["packages"]),
+            extra={k: v for k, v in d.items() if k not in known},
+        )
+
+
+def _package_dict(p: PackageCharge) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "manifest": p.origin,
+        "used_space_in_blobfs": p.used_space_in_blobfs,
+        "proportional_size": p.proportional_size,
+        "blobs": [
+            {
+                "merkle": b.merkle,
+                "path": b.path,
+                "size": b.size,
+                "share_count": b.share_count,
+                "charged_bytes": b.charged_bytes,
+                "excluded_by": b.excluded_by,
+            }
+            for b in p.blobs
+        ],
+    }
+
+
+def _package_from(d: dict[str, Any]) -> PackageCharge:
+    return PackageCharge(
+        name=d["name"],
+        origin=d["manifest"],
+        used_space_in_blobfs=d["used_space_in_blobfs"],
+        proportional_size=d["proportional_size"],
+        blobs=tuple(
+            BlobCharge(
+                merkle=b["merkle"],
+                path=b["path"],
+                size=b["size"],
+                share_count=b["share_count"],
+                charged_bytes=b["charged_bytes"],
+                excluded_by=b["excluded_by"],
+            )
+            for b in d["blobs"]
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileProblem:
+    """A problem of a whole budget file (unreadable, invalid, totals that do not add up)."""
+
+    file: str
+    message: str
+    check: str = "budget file"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "check": self.check, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FileProblem:
+        return cls(file=d["file"], check=d["check"], message=d["message"])

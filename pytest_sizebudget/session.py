@@ -1,0 +1,76 @@
+"""The controller's view of a run: gathers every item's result, prints and writes reports.
+
+Registered only where reports are written (the controller under xdist, or the single
+process without it).  Results reach it inside test reports, which xdist carries from
+workers, so the summary and the files are the same with and without ``-n``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import __version__
+from .report.gerrit import render_gerrit
+from .report.json_report import build_json_report, order, render_json
+from .report.model import BudgetResult, FileProblem
+from .report.summary import render_summary
+from .settings import Settings
+
+REPORT_ATTR = "sizebudget"
+
+
+class SizeBudgetSession:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.results: dict[str, BudgetResult] = {}
+        self.problems: dict[str, FileProblem] = {}
+        self.written: list[tuple[str, Path]] = []
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data: dict[str, Any] | None = getattr(report, REPORT_ATTR, None)
+        if not data:
+            return
+        if "result" in data:
+            self.results[report.nodeid] = BudgetResult.from_dict(data["result"])
+        if "problem" in data:
+            self.problems[report.nodeid] = FileProblem.from_dict(data["problem"])
+
+    def tool(self) -> dict[str, Any]:
+        return {
+            "name": "pytest-sizebudget",
+            "version": __version__,
+            "parameters": {
+                "blob_sizes": [self.settings.display(p) for p in self.settings.blob_sizes],
+            },
+        }
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        results = order(list(self.results.values()))
+        problems = list(self.problems.values())
+        if self.settings.json_path is not None:
+            report = build_json_report(results, problems, self.tool())
+            self._write("JSON report", self.settings.json_path, render_json(report))
+        if self.settings.gerrit_path is not None:
+            self._write("Gerrit size report", self.settings.gerrit_path, render_gerrit(results))
+
+    def _write(self, what: str, path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        self.written.append((what, path))
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.results and not self.problems:
+            return
+        terminalreporter.write_sep("=", "size budgets")
+        for line in render_summary(list(self.results.values()), list(self.problems.values())):
+            terminalreporter.write_line(line)
+        for what, path in self.written:
+            terminalreporter.write_line(f"{what} written to {self.settings.display(path)}")

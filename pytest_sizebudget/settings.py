@@ -1,0 +1,44 @@
+"""Run-wide settings, resolved once from the command line and ini (pytest-free data)."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PATTERNS = ("*.sizebudget.json5", "*.sizebudget.json")
+DEFAULT_TOP = 10
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    enabled: bool = False
+    patterns: tuple[str, ...] = DEFAULT_PATTERNS
+    blob_sizes: tuple[Path, ...] = ()
+    root: Path | None = None
+    json_path: Path | None = None
+    gerrit_path: Path | None = None
+    top_n: int = DEFAULT_TOP
+    owner_template: str | None = None
+    junit_properties: bool = True
+    rootdir: Path = Path()
+
+    def is_budget_file(self, path: Path) -> bool:
+        """Does ``path`` match a budget-file pattern (basename, or rootdir-relative with a /)?"""
+        for pattern in self.patterns:
+            if "/" in pattern:
+                try:
+                    rel = path.absolute().relative_to(self.rootdir).as_posix()
+                except ValueError:
+                    continue
+                if fnmatch.fnmatchcase(rel, pattern):
+                    return True
+            elif fnmatch.fnmatchcase(path.name, pattern):
+                return True
+        return False
+
+    def display(self, path: Path) -> str:
+        try:
+            return path.absolute().relative_to(self.rootdir).as_posix()
+        except ValueError:
+            return path.as_posix()
