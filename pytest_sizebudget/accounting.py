@@ -105,9 +105,7 @@ def account(
     set_usages = []
     for s, instances in zip(sets, per_set, strict=True):
         counts = global_counts if sharing == "global" else Counter(b.merkle for _, b in instances)
-        set_usages.append(
-            _usage(s.packages, instances, counts, sizes, excluded, s.merge)
-        )
+        set_usages.append(_usage(s.packages, instances, counts, sizes, excluded, s.merge))
 
     resource_usages = []
     for merkles in resource_merkles:
@@ -116,9 +114,11 @@ def account(
             (s, [(i, b) for i, b in inst if b.merkle in merkles])
             for s, inst in zip(sets, per_set, strict=True)
         ]
-        resource_usages.append(_merge_usages(
-            [_usage(s.packages, inst, global_counts, sizes, {}, False) for s, inst in taken]
-        ))
+        resource_usages.append(
+            _merge_usages(
+                [_usage(s.packages, inst, global_counts, sizes, {}, False) for s, inst in taken]
+            )
+        )
     return set_usages, resource_usages
 
 

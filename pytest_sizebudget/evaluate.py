@@ -162,7 +162,7 @@ class BudgetEvaluator:
         ok_sets = [s for s in sets if s.key not in errors]
         inputs = [SetInput(s.name, loaded[s.key], s.merge) for s in ok_sets]
         ok_resources = [r for r in resources if r.key not in errors]
-        sizes = dict(index.sizes)
+        sizes: dict[str, int | str] = dict(index.sizes)
         sizes.update(self._measure_missing(inputs, sizes, bf.blobfs_layout))
         set_usages, resource_usages = account(
             inputs,
@@ -173,8 +173,10 @@ class BudgetEvaluator:
         out = dict(base)
         for key, msg in errors.items():
             out[key] = base[key].with_error(msg)
-        for budget, usage in (*zip(ok_sets, set_usages, strict=True),
-                              *zip(ok_resources, resource_usages, strict=True)):
+        for budget, usage in (
+            *zip(ok_sets, set_usages, strict=True),
+            *zip(ok_resources, resource_usages, strict=True),
+        ):
             out[budget.key] = _with_usage(base[budget.key], budget, usage, sizes)
         return out
 

@@ -59,7 +59,7 @@ class BudgetItem(pytest.Function):
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, max(self.stash.get(_LINE, 1) - 1, 0), f"size budget: {self.name}"
 
-    def repr_failure(  # type: ignore[override]
+    def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
         if isinstance(excinfo.value, SizeBudgetError):

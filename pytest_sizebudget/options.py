@@ -64,7 +64,9 @@ def register(parser: pytest.Parser) -> None:
         help=f"packages and blobs shown in failure breakdowns (0: all; default {DEFAULT_TOP})",
     )
     parser.addini(
-        "sizebudget_enable", "check size budgets without passing --sizebudget", type="bool",
+        "sizebudget_enable",
+        "check size budgets without passing --sizebudget",
+        type="bool",
         default=False,
     )
     parser.addini(

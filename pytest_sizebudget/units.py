@@ -52,7 +52,7 @@ def parse_size(value: object) -> int:
     if isinstance(value, str):
         return _parse_size_string(value)
     raise SizeSyntaxError(
-        f"expected a size (integer bytes or a string such as \"12 MiB\"), got {_kind(value)}"
+        f'expected a size (integer bytes or a string such as "12 MiB"), got {_kind(value)}'
     )
 
 
@@ -64,7 +64,7 @@ def _parse_size_string(text: str) -> int:
     if match is None:
         raise SizeSyntaxError(
             f"cannot read {text!r} as a size: expected a number and an optional unit, "
-            "such as \"12 MiB\" or \"500 kB\""
+            'such as "12 MiB" or "500 kB"'
         )
     unit = match["unit"] or "B"
     if unit not in UNITS:

@@ -6,8 +6,9 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..errors import BudgetFileError, BudgetFileErrors
-from ..units import SizeSyntaxError, parse_size
+from pytest_sizebudget.errors import BudgetFileError, BudgetFileErrors
+from pytest_sizebudget.units import SizeSyntaxError, parse_size
+
 from .json5_source import Json5Document
 
 KeyPath = tuple[str | int, ...]
@@ -51,8 +52,11 @@ class FieldReader:
         pos = self.doc.positions.at(*path)
         self.errors.append(
             BudgetFileError(
-                self.doc.display or self.doc.path, message,
-                key=dotted(path), line=pos.line, column=pos.column,
+                self.doc.display or self.doc.path,
+                message,
+                key=dotted(path),
+                line=pos.line,
+                column=pos.column,
             )
         )
 
@@ -91,7 +95,12 @@ class FieldReader:
         return _MISSING
 
     def string(
-        self, obj: Mapping[str, Any], path: KeyPath, key: str, *, required: bool = False,
+        self,
+        obj: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        *,
+        required: bool = False,
         choices: tuple[str, ...] = (),
     ) -> str | None:
         value = self._get(obj, path, key, required)
@@ -130,7 +139,12 @@ class FieldReader:
         return value
 
     def list_of(
-        self, obj: Mapping[str, Any], path: KeyPath, key: str, *, required: bool = False,
+        self,
+        obj: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        *,
+        required: bool = False,
         allow_single: bool = False,
     ) -> list[tuple[KeyPath, Any]] | None:
         """Elements of a list with their key paths; ``allow_single`` accepts one bare value."""
@@ -145,7 +159,12 @@ class FieldReader:
         return [((*path, key, i), v) for i, v in enumerate(value)]
 
     def strings(
-        self, obj: Mapping[str, Any], path: KeyPath, key: str, *, required: bool = False,
+        self,
+        obj: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        *,
+        required: bool = False,
         allow_single: bool = False,
     ) -> list[tuple[KeyPath, str]] | None:
         items = self.list_of(obj, path, key, required=required, allow_single=allow_single)

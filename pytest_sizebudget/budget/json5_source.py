@@ -15,7 +15,7 @@ from typing import Any
 
 import json5
 
-from ..errors import BudgetFileError
+from pytest_sizebudget.errors import BudgetFileError
 
 _JSON5_ERROR = re.compile(r"^<string>:(?P<line>\d+) (?P<msg>.*?)(?: at column (?P<col>\d+))?$")
 _WS = " \t\n\r\v\f\u00a0\ufeff\u2028\u2029"
@@ -86,8 +86,10 @@ def _syntax_error(path: Path, text: str, message: str) -> BudgetFileError:
     if dup:
         line, column = _find_duplicate(text, dup[1])
         return BudgetFileError(
-            path, f"invalid JSON5: key {dup[1]!r} appears twice in one object",
-            line=line, column=column,
+            path,
+            f"invalid JSON5: key {dup[1]!r} appears twice in one object",
+            line=line,
+            column=column,
         )
     return BudgetFileError(path, f"invalid JSON5: {message}")
 
@@ -160,9 +162,7 @@ class _Scanner:
             if self.text[self.i] in "\"'":
                 key = json5.loads(self.string())
             else:
-                while self.text[self.i] not in ":" + _WS and not self.text.startswith(
-                    "/", self.i
-                ):
+                while self.text[self.i] not in ":" + _WS and not self.text.startswith("/", self.i):
                     self.i += 1
                 key = json5.loads("{" + self.text[key_start : self.i] + ":0}").popitem()[0]
             if key == self.duplicates and key in node.children:

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from ..errors import BudgetFileError
+from pytest_sizebudget.errors import BudgetFileError
+
 from .fields import FieldReader, KeyPath, dotted
 from .json5_source import Json5Document, load_json5
 from .model import (
@@ -67,9 +68,7 @@ def _package_set(
     return PackageSetBudget(**common, packages=refs, merge=bool(merge))
 
 
-def _resource(
-    r: FieldReader, entry: Mapping[str, Any], path: KeyPath, root: Path
-) -> Budget | None:
+def _resource(r: FieldReader, entry: Mapping[str, Any], path: KeyPath, root: Path) -> Budget | None:
     if r.object(entry, path, (*_COMMON, "paths")) is None:
         return None
     common = _common(r, entry, path)
@@ -156,9 +155,7 @@ def parse_budget_document(
         sharing=cast(Sharing, sharing),
         blobfs_layout=cast(Layout, layout),
         include_subpackages=bool(subpackages),
-        blob_sizes=tuple(
-            FileRef(raw=v, path=root / v, key=dotted(p)) for p, v in blob_sizes
-        ),
+        blob_sizes=tuple(FileRef(raw=v, path=root / v, key=dotted(p)) for p, v in blob_sizes),
         budgets=tuple(budgets),
         total=total,
     )

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from pytest_sizebudget.errors import InputError
+
 from .manifest import _read_json
 from .model import MERKLE
 
@@ -32,7 +33,9 @@ def load_blobs_json(path: Path) -> BlobsJson:
             raise InputError(f"{path}: [{i}]: expected an object")
         merkle, size = entry.get("merkle"), entry.get("size")
         if not isinstance(merkle, str) or not MERKLE.fullmatch(merkle):
-            raise InputError(f"{path}: [{i}].merkle: expected 64 lowercase hex digits, got {merkle!r}")
+            raise InputError(
+                f"{path}: [{i}].merkle: expected 64 lowercase hex digits, got {merkle!r}"
+            )
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise InputError(f"{path}: [{i}].size: expected a non-negative integer, got {size!r}")
         if merkle in sizes and sizes[merkle][0] != size:

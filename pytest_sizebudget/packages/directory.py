@@ -14,7 +14,8 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import InputError
+from pytest_sizebudget.errors import InputError
+
 from .model import BlobEntry, Package
 
 # (path) -> (merkle root, size in bytes)
@@ -30,7 +31,11 @@ def list_directory_files(root: Path) -> list[tuple[str, Path]]:
 
 
 def _walk(
-    root: Path, directory: Path, prefix: str, out: list[tuple[str, Path]], ancestors: frozenset[Path]
+    root: Path,
+    directory: Path,
+    prefix: str,
+    out: list[tuple[str, Path]],
+    ancestors: frozenset[Path],
 ) -> None:
     real = directory.resolve()
     if real in ancestors:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..accounting import BlobCharge, PackageCharge
-from ..units import describe, format_bytes
+from pytest_sizebudget.accounting import BlobCharge, PackageCharge
+from pytest_sizebudget.units import describe, format_bytes
+
 from .model import BudgetResult
 
 _KIND_TITLE = {"package_set": "Package set", "resource": "Resource budget"}
 
 
 def title(result: BudgetResult) -> str:
-    return f"{_KIND_TITLE.get(result.kind, result.kind.replace('_', ' ').capitalize())} {result.name!r}"
+    kind = _KIND_TITLE.get(result.kind, result.kind.replace("_", " ").capitalize())
+    return f"{kind} {result.name!r}"
 
 
 def render_failure(result: BudgetResult, top_n: int = 10) -> str:
@@ -59,25 +61,36 @@ def render_breakdown(
     shown = ranked[:top_n] if top_n > 0 else ranked
     rows: list[tuple[str, str, str, str]] = []
     for p in shown:
-        rows.append((f"{p.name}  ({p.origin})", format_bytes(p.used_space_in_blobfs), "",
-                     format_bytes(p.proportional_size)))
+        rows.append(
+            (
+                f"{p.name}  ({p.origin})",
+                format_bytes(p.used_space_in_blobfs),
+                "",
+                format_bytes(p.proportional_size),
+            )
+        )
         blobs = sorted(p.blobs, key=lambda b: (-b.charged_bytes, b.path, b.merkle))
         for b in blobs[:top_n] if top_n > 0 else blobs:
             rows.append((f"  {b.path}  [{b.merkle[:12]}]", _size(b), _share(b), _charged(b)))
         if top_n > 0 and len(blobs) > top_n:
             rest = blobs[top_n:]
-            rows.append((f"  ... {len(rest)} more blobs", "", "",
-                         format_bytes(sum(b.charged_bytes for b in rest))))
+            rows.append(
+                (
+                    f"  ... {len(rest)} more blobs",
+                    "",
+                    "",
+                    format_bytes(sum(b.charged_bytes for b in rest)),
+                )
+            )
     if fixed_bytes:
         rows.append(("merged meta.far (fixed allowance)", "", "", format_bytes(fixed_bytes)))
     header = ("PACKAGE / BLOB", "SIZE", "SHARED BY", "CHARGED")
     widths = [max(len(r[i]) for r in (*rows, header)) for i in range(4)]
     out = [f"Largest packages ({len(shown)} of {len(packages)}):"]
     for r in (header, *rows):
-        out.append(
-            f"  {r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}"
-            .rstrip()
-        )
+        name, size, share, charged = r
+        w0, w1, w2, w3 = widths
+        out.append(f"  {name:<{w0}}  {size:>{w1}}  {share:>{w2}}  {charged:>{w3}}".rstrip())
     if top_n > 0 and len(ranked) > top_n:
         rest_p = ranked[top_n:]
         out.append(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..accounting import BlobCharge, PackageCharge
+from pytest_sizebudget.accounting import BlobCharge, PackageCharge
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,8 +31,10 @@ class BudgetResult:
 
     @property
     def passed(self) -> bool:
-        return self.error is None and self.used_bytes is not None and (
-            self.used_bytes <= self.budget_bytes
+        return (
+            self.error is None
+            and self.used_bytes is not None
+            and (self.used_bytes <= self.budget_bytes)
         )
 
     @property
@@ -64,8 +66,20 @@ class BudgetResult:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BudgetResult:
         known = {
-            "name", "kind", "file", "line", "key", "budget_bytes", "creep_budget_bytes",
-            "owner", "used_bytes", "error", "passed", "fixed_bytes", "parameters", "packages",
+            "name",
+            "kind",
+            "file",
+            "line",
+            "key",
+            "budget_bytes",
+            "creep_budget_bytes",
+            "owner",
+            "used_bytes",
+            "error",
+            "passed",
+            "fixed_bytes",
+            "parameters",
+            "packages",
         }
         return cls(
             name=d["name"],

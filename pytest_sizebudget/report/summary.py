@@ -27,8 +27,16 @@ def render_summary(
             continue
         remaining = r.budget_bytes - r.used_bytes
         percent = f"{100 * r.used_bytes / r.budget_bytes:.1f}%" if r.budget_bytes else "-"
-        rows.append((name, f"{r.used_bytes:,}", f"{r.budget_bytes:,}", f"{remaining:+,}",
-                     percent, _status(r)))
+        rows.append(
+            (
+                name,
+                f"{r.used_bytes:,}",
+                f"{r.budget_bytes:,}",
+                f"{remaining:+,}",
+                percent,
+                _status(r),
+            )
+        )
     header = ("Name", "Used", "Budget", "Remaining", "Used %", "")
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(6)]
     widths[0] = max(widths[0], 40)
