@@ -1,0 +1,35 @@
+"""The README's first command: the bundled example product passes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).parents[2] / "conftest_examples"
+
+
+def test_example_product_passes(pytester: pytest.Pytester) -> None:
+    shutil.copytree(EXAMPLE, pytester.path / "conftest_examples")
+    result = pytester.runpytest("--sizebudget", "conftest_examples", "--sizebudget-json=r.json")
+    result.assert_outcomes(passed=8)
+    names = [b["name"] for b in json.loads((pytester.path / "r.json").read_text())["budgets"]]
+    assert sorted(names) == sorted([
+        "/system (drivers and early boot)", "Core system+services",
+        "Distributed shared libraries", "Software Delivery", "Connectivity", "Fonts", "ICU Data",
+    ])
+
+
+def test_example_is_reproducible(tmp_path: Path) -> None:
+    """regenerate.py rebuilds exactly the committed bytes."""
+    copy = tmp_path / "conftest_examples"
+    shutil.copytree(EXAMPLE, copy)
+    shutil.rmtree(copy / "out")
+    import runpy
+
+    runpy.run_path(str(copy / "regenerate.py"), run_name="__main__")
+    for path in sorted((EXAMPLE / "out").rglob("*")):
+        if path.is_file():
+            assert (copy / path.relative_to(EXAMPLE)).read_bytes() == path.read_bytes(), path
