@@ -6,10 +6,8 @@ from typing import Any
 
 import pytest
 
-from .report.model import BudgetResult
 from .settings import Settings
 
 SETTINGS = pytest.StashKey[Settings]()
 # What an item hands to its report: {"result": {...}} or {"problem": {...}}.
 ITEM_REPORT = pytest.StashKey[dict[str, Any]]()
-RESULTS = pytest.StashKey[list[BudgetResult]]()

@@ -77,7 +77,8 @@ def register(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "sizebudget_owner_template",
-        "owner URL for budgets without 'owner'; {name} is replaced by the query-encoded name",
+        "owner URL for budgets without 'owner': {name} becomes the query-encoded name, "
+        "{raw_name} the name as written",
         type="string",
         default="",
     )
@@ -87,9 +88,7 @@ def register(parser: pytest.Parser) -> None:
         type="bool",
         default=True,
     )
-    parser.addini(
-        "sizebudget_top", "default for --sizebudget-top", type="string", default=str(DEFAULT_TOP)
-    )
+    parser.addini("sizebudget_top", "default for --sizebudget-top", type="int", default=DEFAULT_TOP)
 
 
 def settings_from_config(config: pytest.Config) -> Settings:
@@ -102,7 +101,7 @@ def settings_from_config(config: pytest.Config) -> Settings:
     if top is None:
         ini_top = str(config.getini("sizebudget_top"))
         try:
-            top = _top(ini_top)
+            top = _top(ini_top)  # the ini type checks it is an integer, this that it is >= 0
         except argparse.ArgumentTypeError as exc:
             raise pytest.UsageError(f"ini option sizebudget_top: {exc}") from None
     patterns = tuple(str(p) for p in config.getini("sizebudget_files")) or DEFAULT_PATTERNS

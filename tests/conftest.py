@@ -34,8 +34,7 @@ class Product:
             "version": "1",
             "package": {"name": name, "version": "0"},
             "blobs": [
-                {"source_path": f"blobs/{m}", "path": p, "merkle": m, "size": 1}
-                for p, m in blobs
+                {"source_path": f"blobs/{m}", "path": p, "merkle": m, "size": 1} for p, m in blobs
             ],
             **(extra or {}),
         }

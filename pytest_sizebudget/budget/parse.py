@@ -123,24 +123,24 @@ def parse_budget_document(
     blob_sizes = r.strings(top, (), "blob_sizes", allow_single=True) or []
 
     budgets: list[Budget] = []
+    entries = 0
     for key, parser in BUDGET_KINDS.items():
         for entry_path, entry in r.list_of(top, (), key) or []:
+            entries += 1
             budget = parser(r, entry, entry_path, root)
-            if budget is not None:
-                budgets.append(budget)
-    if not any(key in top for key in BUDGET_KINDS):
-        r.error((), f"no budgets: expected at least one of {', '.join(BUDGET_KINDS)}")
-
-    seen: dict[str, Budget] = {}
-    for b in budgets:
-        if b.name in seen:
-            r.error(
-                (),
-                f"budget name {b.name!r} is used twice ({seen[b.name].key} on line "
-                f"{seen[b.name].line} and {b.key} on line {b.line}); names must be unique "
-                "because reports are keyed by them",
-            )
-        seen[b.name] = b
+            if budget is None:
+                continue
+            clash = next((b for b in budgets if b.name == budget.name), None)
+            if clash is not None:
+                r.error(
+                    (*entry_path, "name"),
+                    f"budget name {budget.name!r} is already used by {clash.key} on line "
+                    f"{clash.line}; names must be unique because reports are keyed by them",
+                )
+            budgets.append(budget)
+    if not entries:
+        # As ffx does: a file that checks nothing is a mistake, not a pass.
+        r.error((), f"no budgets: {' and '.join(BUDGET_KINDS)} are missing or empty")
 
     total = None
     total_bytes = r.size(top, (), "total_budget_bytes")

@@ -22,47 +22,50 @@ from .model import BlobEntry, Package
 Hasher = Callable[[Path], tuple[str, int]]
 
 
-def list_directory_files(root: Path) -> list[tuple[str, Path]]:
-    """(in-package path, file) for every regular file below ``root``, sorted by path."""
+def list_directory_files(root: Path, display: str | None = None) -> list[tuple[str, Path]]:
+    """(in-package path, file) for every regular file below ``root``, sorted by path.
+
+    Errors name files as ``display`` (how reports name the package) plus the in-package path.
+    """
     out: list[tuple[str, Path]] = []
-    _walk(root, root, "", out, ancestors=frozenset())
+    _walk(root, display or str(root), "", out, ancestors=frozenset())
     out.sort(key=lambda item: item[0])
     return out
 
 
 def _walk(
-    root: Path,
     directory: Path,
+    display: str,
     prefix: str,
     out: list[tuple[str, Path]],
     ancestors: frozenset[Path],
 ) -> None:
     real = directory.resolve()
+    shown = f"{display}/{prefix.rstrip('/')}" if prefix else display
     if real in ancestors:
-        raise InputError(f"{directory}: symbolic link loop back to {real} (inside package {root})")
+        raise InputError(f"{shown}: symbolic link loop back to {real}")
     ancestors = ancestors | {real}
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
-        raise InputError(f"{directory}: cannot list directory: {exc.strerror}") from None
+        raise InputError(f"{shown}: cannot list directory: {exc.strerror}") from None
     for entry in entries:
         rel = prefix + entry.name
         path = Path(entry.path)
+        where = f"{display}/{rel}"
         try:
             st = os.stat(path)  # follows links on purpose
         except FileNotFoundError:
-            raise InputError(
-                f"{path}: dangling symbolic link (-> {os.readlink(path)}) in package {root}"
-            ) from None
+            raise InputError(f"{where}: dangling symbolic link (-> {os.readlink(path)})") from None
         except OSError as exc:
-            raise InputError(f"{path}: cannot stat: {exc.strerror}") from None
+            raise InputError(f"{where}: cannot stat: {exc.strerror}") from None
         if stat.S_ISDIR(st.st_mode):
-            _walk(root, path, rel + "/", out, ancestors)
+            _walk(path, display, rel + "/", out, ancestors)
         elif stat.S_ISREG(st.st_mode):
             out.append((rel, path))
         else:
             raise InputError(
-                f"{path}: {_file_kind(st.st_mode)} cannot be a blob (package directory {root}); "
+                f"{where}: {_file_kind(st.st_mode)} cannot be a blob; "
                 "remove it or package the directory without it"
             )
 
@@ -80,12 +83,13 @@ def _file_kind(mode: int) -> str:
 
 
 def load_directory(path: Path, hasher: Hasher, *, display: str | None = None) -> Package:
+    shown = display or str(path)
     blobs = []
-    for rel, file in list_directory_files(path):
+    for rel, file in list_directory_files(path, shown):
         try:
             merkle, size = hasher(file)
         except OSError as exc:
-            raise InputError(f"{file}: cannot read: {exc.strerror}") from None
+            raise InputError(f"{shown}/{rel}: cannot read: {exc.strerror}") from None
         blobs.append(BlobEntry(merkle=merkle, path=rel, source=file, size=size))
     return Package(
         name=path.resolve().name, origin=display or str(path), kind="directory", blobs=tuple(blobs)

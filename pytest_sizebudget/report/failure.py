@@ -76,7 +76,7 @@ def render_breakdown(
             rest = blobs[top_n:]
             rows.append(
                 (
-                    f"  ... {len(rest)} more blobs",
+                    f"  ... {len(rest)} more blob{'' if len(rest) == 1 else 's'}",
                     "",
                     "",
                     format_bytes(sum(b.charged_bytes for b in rest)),
@@ -94,10 +94,11 @@ def render_breakdown(
     if top_n > 0 and len(ranked) > top_n:
         rest_p = ranked[top_n:]
         out.append(
-            f"  ... {len(rest_p)} more packages charged "
+            f"  ... {len(rest_p)} more package{'' if len(rest_p) == 1 else 's'} charged "
             f"{format_bytes(sum(p.proportional_size for p in rest_p))}"
         )
-    out.append("  (* shared: the blob's size is split between its instances, rounding down)")
+    if any(r[2].startswith("*") for r in rows):
+        out.append("  (*N: shared by N instances; each is charged size // N, rounding down)")
     return out
 
 

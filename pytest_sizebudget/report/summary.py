@@ -26,7 +26,7 @@ def render_summary(
             rows.append((name, "?", f"{r.budget_bytes:,}", "?", "?", _status(r)))
             continue
         remaining = r.budget_bytes - r.used_bytes
-        percent = f"{100 * r.used_bytes / r.budget_bytes:.1f}%" if r.budget_bytes else "-"
+        percent = f"{100 * r.used_bytes / r.budget_bytes:,.1f}%" if r.budget_bytes else "-"
         rows.append(
             (
                 name,
@@ -48,7 +48,10 @@ def render_summary(
         )
     over = sum(1 for r in results if r.error is None and not r.passed)
     errored = sum(1 for r in results if r.error is not None)
-    tail = f"{len(results)} budgets checked: {over} over budget, {errored} could not be checked"
+    tail = (
+        f"{len(results)} budget{'' if len(results) == 1 else 's'} checked: "
+        f"{over} over budget, {errored} could not be checked"
+    )
     if problems:
         tail += f", {len(problems)} budget file problem{'s' if len(problems) != 1 else ''}"
     lines.append(tail)

@@ -16,10 +16,17 @@ def test_example_product_passes(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--sizebudget", "conftest_examples", "--sizebudget-json=r.json")
     result.assert_outcomes(passed=8)
     names = [b["name"] for b in json.loads((pytester.path / "r.json").read_text())["budgets"]]
-    assert sorted(names) == sorted([
-        "/system (drivers and early boot)", "Core system+services",
-        "Distributed shared libraries", "Software Delivery", "Connectivity", "Fonts", "ICU Data",
-    ])
+    assert sorted(names) == sorted(
+        [
+            "/system (drivers and early boot)",
+            "Core system+services",
+            "Distributed shared libraries",
+            "Software Delivery",
+            "Connectivity",
+            "Fonts",
+            "ICU Data",
+        ]
+    )
 
 
 def test_example_is_reproducible(tmp_path: Path) -> None:

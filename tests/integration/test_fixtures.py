@@ -13,7 +13,9 @@ def test_conftest_can_supply_sizes_through_the_sizer_fixture(
     pytester: pytest.Pytester, pt_product: Product
 ) -> None:
     p = pt_product.manifest("p", [("bin/a", A)])
-    pt_product.budget_file({"package_set_budgets": [{"name": "S", "budget_bytes": 100, "packages": [p]}]})
+    pt_product.budget_file(
+        {"package_set_budgets": [{"name": "S", "budget_bytes": 100, "packages": [p]}]}
+    )
     pytester.makeconftest(f"""
         import pytest
 
@@ -34,11 +36,14 @@ def test_user_tests_can_use_the_evaluator(pytester: pytest.Pytester, pt_product:
     p = pt_product.manifest("p", [("bin/a", A)])
     pt_product.blobs_json({A: 8192})
     pt_product.budget_file(
-        {"blob_sizes": ["blobs.json"],
-         "package_set_budgets": [{"name": "S", "budget_bytes": 1, "packages": [p]}]},
+        {
+            "blob_sizes": ["blobs.json"],
+            "package_set_budgets": [{"name": "S", "budget_bytes": 1, "packages": [p]}],
+        },
         "budgets/product.json",
     )
-    pytester.makepyfile(test_sizes="""
+    pytester.makepyfile(
+        test_sizes="""
         from pathlib import Path
         from pytest_sizebudget.budget.parse import load_budget_file
 
@@ -46,5 +51,6 @@ def test_user_tests_can_use_the_evaluator(pytester: pytest.Pytester, pt_product:
             bf = load_budget_file(Path("budgets/product.json"), root_override=Path.cwd())
             (result,) = sizebudget_evaluator.evaluate(bf).results.values()
             assert result.used_bytes == 8192
-    """)
+    """
+    )
     pytester.runpytest().assert_outcomes(passed=1)

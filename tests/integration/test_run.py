@@ -17,15 +17,21 @@ def shared_product(product: Product, sharing: str = "global") -> None:
     p1 = product.manifest("pkg-cache", [("path/in/pkg-cache", X)], filename="p1.json")
     p2 = product.manifest("pkg-resolver", [("x", X)], filename="p2.json")
     p3 = product.manifest("netstack", [("x", X), ("bin/netstack", A)], filename="p3.json")
-    product.budget_file({
-        "blob_sizes": [product.blobs_json({X: 159, A: 8192})],
-        "sharing": sharing,
-        "package_set_budgets": [
-            {"name": "Software Deliver", "budget_bytes": 106, "creep_budget_bytes": 7,
-             "packages": [p1, p2]},
-            {"name": "Connectivity", "budget_bytes": 8200, "packages": [p3]},
-        ],
-    })
+    product.budget_file(
+        {
+            "blob_sizes": [product.blobs_json({X: 159, A: 8192})],
+            "sharing": sharing,
+            "package_set_budgets": [
+                {
+                    "name": "Software Deliver",
+                    "budget_bytes": 106,
+                    "creep_budget_bytes": 7,
+                    "packages": [p1, p2],
+                },
+                {"name": "Connectivity", "budget_bytes": 8200, "packages": [p3]},
+            ],
+        }
+    )
 
 
 def test_global_sharing_end_to_end(pytester: pytest.Pytester, pt_product: Product) -> None:
@@ -41,27 +47,34 @@ def test_per_set_sharing_end_to_end(pytester: pytest.Pytester, pt_product: Produ
     shared_product(pt_product, "per_set")
     result = pytester.runpytest("--sizebudget", "--sizebudget-json=r.json")
     result.assert_outcomes(failed=2)
-    used = {b["name"]: b["used_bytes"] for b in json.loads((pytester.path / "r.json").read_text())["budgets"]}
+    used = {
+        b["name"]: b["used_bytes"]
+        for b in json.loads((pytester.path / "r.json").read_text())["budgets"]
+    }
     assert used == {"Software Deliver": 158, "Connectivity": 8351}
 
 
-def test_failure_shows_breakdown_and_no_traceback(pytester: pytest.Pytester, pt_product: Product) -> None:
+def test_failure_shows_breakdown_and_no_traceback(
+    pytester: pytest.Pytester, pt_product: Product
+) -> None:
     shared_product(pt_product)
     result = pytester.runpytest("--sizebudget")
-    result.stdout.fnmatch_lines([
-        "*_ size budget: Connectivity _*",
-        "Package set 'Connectivity' is over budget by 45 B",
-        "  used          8,245 B (8.05 KiB)",
-        "  budget        8,200 B (8.01 KiB)",
-        "  over by       45 B",
-        "  accounting    blobfs_layout: compact, sharing: global",
-        "  file          size.sizebudget.json5:16 (package_set_budgets[1])",
-        "Largest packages (1 of 1):",
-        "  PACKAGE / BLOB * SIZE * SHARED BY * CHARGED",
-        "  netstack  (p3.json) * 8,351 B * 8,245 B",
-        "    bin/netstack  ?414141414141? * 8,192 B * 1 * 8,192 B",
-        "    x  ?585858585858? * 159 B * ?3 * 53 B",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*_ size budget: Connectivity _*",
+            "Package set 'Connectivity' is over budget by 45 B",
+            "  used          8,245 B (8.05 KiB)",
+            "  budget        8,200 B (8.01 KiB)",
+            "  over by       45 B",
+            "  accounting    blobfs_layout: compact, sharing: global",
+            "  file          size.sizebudget.json5:16 (package_set_budgets[1])",
+            "Largest packages (1 of 1):",
+            "  PACKAGE / BLOB * SIZE * SHARED BY * CHARGED",
+            "  netstack  (p3.json) * 8,351 B * 8,245 B",
+            "    bin/netstack  ?414141414141? * 8,192 B * 1 * 8,192 B",
+            "    x  ?585858585858? * 159 B * ?3 * 53 B",
+        ]
+    )
     result.stdout.no_fnmatch_line("*Traceback*")
     result.stdout.no_fnmatch_line("*pytest_sizebudget/*")
 
@@ -69,24 +82,32 @@ def test_failure_shows_breakdown_and_no_traceback(pytester: pytest.Pytester, pt_
 def test_summary_table_on_the_terminal(pytester: pytest.Pytester, pt_product: Product) -> None:
     shared_product(pt_product)
     result = pytester.runpytest("--sizebudget")
-    result.stdout.fnmatch_lines([
-        "*= size budgets =*",
-        "Name*Used*Budget*Remaining*Used %",
-        "Connectivity*8,245*8,200*-45*100.5%  OVER",
-        "Software Deliver*106*106*+0*100.0%  ok",
-        "2 budgets checked: 1 over budget, 0 could not be checked",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*= size budgets =*",
+            "Name*Used*Budget*Remaining*Used %",
+            "Connectivity*8,245*8,200*-45*100.5%  OVER",
+            "Software Deliver*106*106*+0*100.0%  ok",
+            "2 budgets checked: 1 over budget, 0 could not be checked",
+        ]
+    )
 
 
 def test_top_n_limits_the_breakdown(pytester: pytest.Pytester, pt_product: Product) -> None:
     blobs = [(f"bin/{i}", fake_merkle(f"b{i}")) for i in range(5)]
     p = pt_product.manifest("p", blobs)
-    pt_product.budget_file({
-        "blob_sizes": [pt_product.blobs_json({m: 8192 * (i + 1) for i, (_, m) in enumerate(blobs)})],
-        "package_set_budgets": [{"name": "S", "budget_bytes": 1, "packages": [p]}],
-    })
+    pt_product.budget_file(
+        {
+            "blob_sizes": [
+                pt_product.blobs_json({m: 8192 * (i + 1) for i, (_, m) in enumerate(blobs)})
+            ],
+            "package_set_budgets": [{"name": "S", "budget_bytes": 1, "packages": [p]}],
+        }
+    )
     result = pytester.runpytest("--sizebudget", "--sizebudget-top=2")
-    result.stdout.fnmatch_lines(["*bin/4*40,960 B", "*bin/3*32,768 B", "*... 3 more blobs*49,152 B"])
+    result.stdout.fnmatch_lines(
+        ["*bin/4*40,960 B", "*bin/3*32,768 B", "*... 3 more blobs*49,152 B"]
+    )
     result.stdout.no_fnmatch_line("*bin/2 *")
 
 
@@ -120,15 +141,26 @@ def test_json_report_contract(pytester: pytest.Pytester, pt_product: Product) ->
     assert report["tool"]["name"] == "pytest-sizebudget"
     sd = report["budgets"][0]
     assert (sd["name"], sd["file"], sd["kind"], sd["passed"]) == (
-        "Software Deliver", "size.sizebudget.json5", "package_set", True)
+        "Software Deliver",
+        "size.sizebudget.json5",
+        "package_set",
+        True,
+    )
     assert (sd["budget_bytes"], sd["creep_budget_bytes"]) == (106, 7)
-    assert [(p["name"], p["manifest"], p["used_space_in_blobfs"], p["proportional_size"])
-            for p in sd["packages"]] == [("pkg-cache", "p1.json", 159, 53),
-                                         ("pkg-resolver", "p2.json", 159, 53)]
-    assert sd["packages"][0]["blobs"] == [{
-        "merkle": X, "path": "path/in/pkg-cache", "size": 159, "share_count": 3,
-        "charged_bytes": 53, "excluded_by": None,
-    }]
+    assert [
+        (p["name"], p["manifest"], p["used_space_in_blobfs"], p["proportional_size"])
+        for p in sd["packages"]
+    ] == [("pkg-cache", "p1.json", 159, 53), ("pkg-resolver", "p2.json", 159, 53)]
+    assert sd["packages"][0]["blobs"] == [
+        {
+            "merkle": X,
+            "path": "path/in/pkg-cache",
+            "size": 159,
+            "share_count": 3,
+            "charged_bytes": 53,
+            "excluded_by": None,
+        }
+    ]
     assert report["totals"]["bytes_over"] == 45
 
 

@@ -15,14 +15,20 @@ def product_with_many_budgets(product: Product) -> None:
     ]
     sizes = {m: 8192 * (i + 1) for i, m in enumerate(merkles)}
     for f in range(3):
-        product.budget_file({
-            "blob_sizes": [product.blobs_json(sizes)],
-            "package_set_budgets": [
-                {"name": f"set{f}-{i}", "budget_bytes": 40_000 + 30_000 * i,
-                 "packages": manifests[i : i + 3]}
-                for i in range(5)
-            ],
-        }, f"f{f}.sizebudget.json5")
+        product.budget_file(
+            {
+                "blob_sizes": [product.blobs_json(sizes)],
+                "package_set_budgets": [
+                    {
+                        "name": f"set{f}-{i}",
+                        "budget_bytes": 40_000 + 30_000 * i,
+                        "packages": manifests[i : i + 3],
+                    }
+                    for i in range(5)
+                ],
+            },
+            f"f{f}.sizebudget.json5",
+        )
     product.budget_file("{ broken", "z.sizebudget.json5")
 
 
@@ -32,11 +38,19 @@ def test_same_results_and_reports_with_and_without_xdist(
 ) -> None:
     product_with_many_budgets(pt_product)
     # pytest-benchmark, where installed, warns under xdist; the outer suite makes warnings errors.
-    common = ["--sizebudget", "--sizebudget-gerrit=g.json", "--junitxml=j.xml", "-p", "no:benchmark"]
+    common = [
+        "--sizebudget",
+        "--sizebudget-gerrit=g.json",
+        "--junitxml=j.xml",
+        "-p",
+        "no:benchmark",
+    ]
     base = pytester.runpytest(*common, "--sizebudget-json=base.json")
     other = pytester.runpytest(*common, "--sizebudget-json=other.json", *xdist_args)
     assert base.parseoutcomes() == other.parseoutcomes()
-    assert base.parseoutcomes()["failed"] > 0 and base.parseoutcomes()["passed"] > 0
+    assert base.parseoutcomes()["failed"] > 0
+    assert base.parseoutcomes()["passed"] > 0
     assert (pytester.path / "base.json").read_bytes() == (pytester.path / "other.json").read_bytes()
     summary = [line for line in base.outlines if "set" in line and "%" in line]
-    assert summary and all(line in other.outlines for line in summary)
+    assert summary
+    assert all(line in other.outlines for line in summary)

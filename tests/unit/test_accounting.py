@@ -10,8 +10,9 @@ A, B, C, X, M1, M2 = (fake_merkle(x) for x in ("A", "B", "C", "X", "M1", "M2"))
 
 
 def pkg(name: str, *blobs: tuple[str, str]) -> Package:
-    return Package(name, f"{name}/package_manifest.json", "manifest",
-                   tuple(BlobEntry(m, p) for p, m in blobs))
+    return Package(
+        name, f"{name}/package_manifest.json", "manifest", tuple(BlobEntry(m, p) for p, m in blobs)
+    )
 
 
 def test_summing_one_package() -> None:
@@ -45,8 +46,13 @@ def test_shared_across_budgets_per_set_sharing_matches_current_ffx() -> None:
 
 
 def test_merge_dedupes_drops_meta_far_and_adds_fixed_meta_far() -> None:
-    sets = [SetInput("M", [pkg("p1", ("meta/", M1), ("a", A), ("b", B)),
-                           pkg("p2", ("meta/", M2), ("b", B))], merge=True)]
+    sets = [
+        SetInput(
+            "M",
+            [pkg("p1", ("meta/", M1), ("a", A), ("b", B)), pkg("p2", ("meta/", M2), ("b", B))],
+            merge=True,
+        )
+    ]
     (usage,), _ = account(sets, [], {A: 8, B: 32, M1: 8192, M2: 8192})
     assert usage.used_bytes == 32808
     assert usage.fixed_bytes == 32768

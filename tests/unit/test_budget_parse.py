@@ -33,7 +33,12 @@ def test_ffx_v4_file_works_unchanged(tmp_path: Path) -> None:
     )
     (b,) = bf.budgets
     assert isinstance(b, PackageSetBudget)
-    assert (b.name, b.budget_bytes, b.creep_budget_bytes, b.merge) == ("Software Deliver", 100, 2, False)
+    assert (b.name, b.budget_bytes, b.creep_budget_bytes, b.merge) == (
+        "Software Deliver",
+        100,
+        2,
+        False,
+    )
     assert [p.path for p in b.packages] == [tmp_path / "obj/p1.json", tmp_path / "obj/p2.json"]
     assert (bf.sharing, bf.blobfs_layout, bf.include_subpackages) == ("global", "compact", False)
 
@@ -54,9 +59,12 @@ def test_ffx_v2_v3_keys(tmp_path: Path) -> None:
         )
     )
     s, r = bf.budgets
-    assert isinstance(s, PackageSetBudget) and s.merge
-    assert isinstance(r, ResourceBudget) and r.paths == ("icudtl.dat",)
-    assert bf.total is not None and bf.total.total_bytes == 78
+    assert isinstance(s, PackageSetBudget)
+    assert s.merge
+    assert isinstance(r, ResourceBudget)
+    assert r.paths == ("icudtl.dat",)
+    assert bf.total is not None
+    assert bf.total.total_bytes == 78
 
 
 def test_v0_top_level_list(tmp_path: Path) -> None:
@@ -82,14 +90,18 @@ def test_our_keys_and_json5_syntax(tmp_path: Path) -> None:
     assert bf.root == tmp_path / "out"
     assert [r.path for r in bf.blob_sizes] == [tmp_path / "out/gen/blobs.json"]
     assert (bf.sharing, bf.blobfs_layout, bf.include_subpackages) == (
-        "per_set", "deprecated_padded", True,
+        "per_set",
+        "deprecated_padded",
+        True,
     )
     (b,) = bf.budgets
     assert (b.budget_bytes, b.owner, b.line) == (1572864, "https://o", 7)
 
 
 def test_root_override_wins(tmp_path: Path) -> None:
-    path = write(tmp_path, '{root: "x", package_set_budgets: []}')
+    path = write(
+        tmp_path, '{root: "x", resource_budgets: [{name: "r", budget_bytes: 1, paths: ["a"]}]}'
+    )
     assert load_budget_file(path, root_override=Path("/elsewhere")).root == Path("/elsewhere")
 
 
@@ -99,8 +111,10 @@ def test_malformed_json5_names_file_line_and_column(tmp_path: Path) -> None:
 
 
 def test_duplicate_key_is_located(tmp_path: Path) -> None:
-    text = problems(tmp_path, '{\n package_set_budgets: [],\n package_set_budgets: []\n}')
-    assert text == "b.json5:3:2: invalid JSON5: key 'package_set_budgets' appears twice in one object"
+    text = problems(tmp_path, "{\n package_set_budgets: [],\n package_set_budgets: []\n}")
+    assert (
+        text == "b.json5:3:2: invalid JSON5: key 'package_set_budgets' appears twice in one object"
+    )
 
 
 def test_every_problem_is_reported_at_once_in_file_order(tmp_path: Path) -> None:
@@ -142,11 +156,20 @@ def test_duplicate_budget_names(tmp_path: Path) -> None:
         '{package_set_budgets: [{name: "A", budget_bytes: 1, packages: []},\n'
         '{name: "A", budget_bytes: 1, packages: []}]}',
     )
-    assert "budget name 'A' is used twice (package_set_budgets[0] on line 1 and" in text
+    assert text == (
+        "b.json5:2:2: package_set_budgets[1].name: budget name 'A' is already used by "
+        "package_set_budgets[0] on line 1; names must be unique because reports are keyed by them"
+    )
 
 
-def test_no_budgets_at_all(tmp_path: Path) -> None:
-    assert "no budgets: expected at least one of package_set_budgets" in problems(tmp_path, "{}")
+@pytest.mark.parametrize(
+    "text",
+    ["{}", "{package_set_budgets: []}", "[]", "{package_set_budgets: [], resource_budgets: []}"],
+)
+def test_a_file_with_no_budgets_is_an_error(tmp_path: Path, text: str) -> None:
+    assert problems(tmp_path, text) == (
+        "b.json5:1:1: no budgets: package_set_budgets and resource_budgets are missing or empty"
+    )
 
 
 def test_wrong_top_level_type(tmp_path: Path) -> None:
@@ -169,6 +192,12 @@ def test_resource_budget_needs_paths(tmp_path: Path) -> None:
 
 def test_single_problem_is_not_wrapped(tmp_path: Path) -> None:
     with pytest.raises(BudgetFileError) as excinfo:
-        load_budget_file(write(tmp_path, '{package_set_budgets: [], oops: 1}'), display="b.json5")
+        load_budget_file(
+            write(
+                tmp_path,
+                '{package_set_budgets: [{name: "a", budget_bytes: 1, packages: []}], oops: 1}',
+            ),
+            display="b.json5",
+        )
     assert not isinstance(excinfo.value, BudgetFileErrors)
     assert excinfo.value.key == "oops"

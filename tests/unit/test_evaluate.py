@@ -22,7 +22,9 @@ class FakeBlobfs:
         self.sizes = sizes
         self.asked: list[tuple[list[str], Layout]] = []
 
-    def size_blobs(self, requests: Sequence[SizeRequest], layout: Layout) -> Mapping[str, int | str]:
+    def size_blobs(
+        self, requests: Sequence[SizeRequest], layout: Layout
+    ) -> Mapping[str, int | str]:
         self.asked.append(([r.merkle for r in requests], layout))
         return {r.merkle: self.sizes[r.merkle] for r in requests if r.merkle in self.sizes}
 
@@ -31,7 +33,9 @@ def evaluate(
     product: Product, budgets: object, sizer: FakeBlobfs | None = None
 ) -> dict[str, BudgetResult]:
     bf = load_budget_file(product.budget_file(budgets), display="size.json5")
-    results = BudgetEvaluator(BlobSizeStore(), sizer, display_root=product.root).evaluate(bf).results
+    results = (
+        BudgetEvaluator(BlobSizeStore(), sizer, display_root=product.root).evaluate(bf).results
+    )
     return {r.name: r for r in results.values()}
 
 
@@ -39,11 +43,15 @@ def test_missing_blob_sized_by_the_measurer_gives_110(product: Product) -> None:
     """ffx's vector: blobs1.json has A=37, B is missing and the (fake) blobfs run gives 73."""
     p = product.manifest("p", [("a", A), ("b", B)])
     sizer = FakeBlobfs({B: 73})
-    results = evaluate(product, {
-        "blob_sizes": [product.blobs_json({A: 37}, "blobs1.json")],
-        "blobfs_layout": "deprecated_padded",
-        "package_set_budgets": [{"name": "S", "budget_bytes": 200, "packages": [p]}],
-    }, sizer)
+    results = evaluate(
+        product,
+        {
+            "blob_sizes": [product.blobs_json({A: 37}, "blobs1.json")],
+            "blobfs_layout": "deprecated_padded",
+            "package_set_budgets": [{"name": "S", "budget_bytes": 200, "packages": [p]}],
+        },
+        sizer,
+    )
     assert results["S"].used_bytes == 110
     assert sizer.asked == [([B], "deprecated_padded")]  # only the missing blob, with the layout
 
@@ -51,15 +59,19 @@ def test_missing_blob_sized_by_the_measurer_gives_110(product: Product) -> None:
 def test_unsized_blob_fails_its_budget_naming_package_path_and_merkle(product: Product) -> None:
     p1 = product.manifest("p1", [("bin/a", A)])
     p2 = product.manifest("p2", [("bin/b", B)])
-    results = evaluate(product, {
-        "blob_sizes": [product.blobs_json({A: 8192})],
-        "package_set_budgets": [
-            {"name": "Fine", "budget_bytes": 9000, "packages": [p1]},
-            {"name": "Broken", "budget_bytes": 9000, "packages": [p2]},
-        ],
-    })
+    results = evaluate(
+        product,
+        {
+            "blob_sizes": [product.blobs_json({A: 8192})],
+            "package_set_budgets": [
+                {"name": "Fine", "budget_bytes": 9000, "packages": [p1]},
+                {"name": "Broken", "budget_bytes": 9000, "packages": [p2]},
+            ],
+        },
+    )
     fine, broken = results["Fine"], results["Broken"]
-    assert fine.passed and fine.used_bytes == 8192
+    assert fine.passed
+    assert fine.used_bytes == 8192
     assert broken.used_bytes is None
     assert broken.error == (
         "1 blob of budget 'Broken' has no known size (not in any blobs.json, and not measured):\n"
@@ -89,27 +101,38 @@ def test_missing_manifest_names_path_budget_key_and_blocks_global_sharing(produc
 
 def test_broken_blobs_json_fails_every_budget_of_the_file(product: Product) -> None:
     p1 = product.manifest("p1", [("x", X)])
-    results = evaluate(product, {
-        "blob_sizes": ["nowhere/blobs.json"],
-        "package_set_budgets": [{"name": "S", "budget_bytes": 1, "packages": [p1]}],
-    })
-    assert results["S"].error == f"blob_sizes: {product.root}/nowhere/blobs.json: file does not exist"
+    results = evaluate(
+        product,
+        {
+            "blob_sizes": ["nowhere/blobs.json"],
+            "package_set_budgets": [{"name": "S", "budget_bytes": 1, "packages": [p1]}],
+        },
+    )
+    assert (
+        results["S"].error == f"blob_sizes: {product.root}/nowhere/blobs.json: file does not exist"
+    )
 
 
 def test_exactly_at_budget_passes(product: Product) -> None:
     p = product.manifest("p", [("a", A)])
-    results = evaluate(product, {
-        "blob_sizes": [product.blobs_json({A: 8192})],
-        "package_set_budgets": [
-            {"name": "At", "budget_bytes": 8192, "packages": [p]},
-            {"name": "Under", "budget_bytes": 8191, "packages": [p]},
-        ],
-        "sharing": "per_set",
-    })
-    assert results["At"].passed and not results["Under"].passed
+    results = evaluate(
+        product,
+        {
+            "blob_sizes": [product.blobs_json({A: 8192})],
+            "package_set_budgets": [
+                {"name": "At", "budget_bytes": 8192, "packages": [p]},
+                {"name": "Under", "budget_bytes": 8191, "packages": [p]},
+            ],
+            "sharing": "per_set",
+        },
+    )
+    assert results["At"].passed
+    assert not results["Under"].passed
 
 
-def test_directory_packages_are_hashed_and_shared_by_content(product: Product, tmp_path: Path) -> None:
+def test_directory_packages_are_hashed_and_shared_by_content(
+    product: Product, tmp_path: Path
+) -> None:
     from pytest_sizebudget.measure.merkle import merkle_root
 
     d = product.root / "assets"
@@ -117,10 +140,15 @@ def test_directory_packages_are_hashed_and_shared_by_content(product: Product, t
     (d / "one").write_bytes(b"hello world")
     (d / "copy").write_bytes(b"hello world")
     hw = merkle_root(b"hello world")
-    results = evaluate(product, {
-        "blob_sizes": [product.blobs_json({hw: 8192})],
-        "package_set_budgets": [{"name": "Assets", "budget_bytes": "8 KiB", "packages": ["assets"]}],
-    })
+    results = evaluate(
+        product,
+        {
+            "blob_sizes": [product.blobs_json({hw: 8192})],
+            "package_set_budgets": [
+                {"name": "Assets", "budget_bytes": "8 KiB", "packages": ["assets"]}
+            ],
+        },
+    )
     r = results["Assets"]
     assert r.used_bytes == 8192
     assert [b.share_count for b in r.packages[0].blobs] == [2, 2]
@@ -130,12 +158,18 @@ def test_total_budget_bytes_messages_match_ffx(product: Product) -> None:
     from pytest_sizebudget.evaluate import _check_total
 
     def total_problem(budgets: list[int], total: int) -> str | None:
-        bf = load_budget_file(product.budget_file({
-            "package_set_budgets": [
-                {"name": f"s{i}", "budget_bytes": b, "packages": []} for i, b in enumerate(budgets)
-            ],
-            "total_budget_bytes": total,
-        }), display="size.json5")
+        bf = load_budget_file(
+            product.budget_file(
+                {
+                    "package_set_budgets": [
+                        {"name": f"s{i}", "budget_bytes": b, "packages": []}
+                        for i, b in enumerate(budgets)
+                    ],
+                    "total_budget_bytes": total,
+                }
+            ),
+            display="size.json5",
+        )
         problem = _check_total(bf)
         return None if problem is None else problem.message
 
@@ -143,7 +177,5 @@ def test_total_budget_bytes_messages_match_ffx(product: Product) -> None:
         "size.json5:19: Sum of budgets doesn't match total budget bytes: "
         "sum=101, total=100, diff=sum-total=1"
     )
-    assert (total_problem([27, 51, 20], 100) or "").endswith(
-        "sum=98, total=100, diff=sum-total=-2"
-    )
+    assert (total_problem([27, 51, 20], 100) or "").endswith("sum=98, total=100, diff=sum-total=-2")
     assert total_problem([50, 50], 100) is None

@@ -47,18 +47,22 @@ def test_manifest_sources_relative_to_working_dir_or_file(product: Product) -> N
             "blobs[0].path: expected a non-empty string, got None",
         ),
         (
-            {"version": "1", "package": {"name": "p"},
-             "blobs": [{"merkle": A, "path": "a", "size": -1}]},
+            {
+                "version": "1",
+                "package": {"name": "p"},
+                "blobs": [{"merkle": A, "path": "a", "size": -1}],
+            },
             "blobs[0].size: expected a non-negative integer, got -1",
         ),
         (
-            {"version": "1", "package": {"name": "p"}, "blobs": [],
-             "blob_sources_relative": "cwd"},
+            {"version": "1", "package": {"name": "p"}, "blobs": [], "blob_sources_relative": "cwd"},
             'blob_sources_relative: must be "working_dir" or "file"',
         ),
     ],
 )
-def test_manifest_shape_errors_name_file_and_key(tmp_path: Path, data: object, message: str) -> None:
+def test_manifest_shape_errors_name_file_and_key(
+    tmp_path: Path, data: object, message: str
+) -> None:
     path = tmp_path / "m.json"
     path.write_text(json.dumps(data))
     with pytest.raises(InputError) as excinfo:
@@ -103,7 +107,8 @@ def test_directory_package_hashes_every_file_in_sorted_order(tmp_path: Path) -> 
     (root / "b" / "c" / "deep").write_bytes(b"\xff" * 8193)
     (root / ".hidden").write_bytes(b"")
     pkg = load_directory(root, merkle_root_of_file)
-    assert pkg.name == "pkg" and pkg.kind == "directory"
+    assert pkg.name == "pkg"
+    assert pkg.kind == "directory"
     assert [(b.path, b.merkle, b.size) for b in pkg.blobs] == [
         (".hidden", merkle_root(b""), 0),
         ("b/c/deep", "374781f7d770b6ee9c1a63e186d2d0ccdad10d6aef4fd027e82b1be5b70a2a0c", 8193),
@@ -146,9 +151,12 @@ def test_blobs_json_reads_merkle_and_size_only(product: Product) -> None:
 
 def test_blobs_json_conflict_inside_one_file(tmp_path: Path) -> None:
     path = tmp_path / "blobs.json"
-    path.write_text(json.dumps([{"merkle": A, "size": 1}, {"merkle": A, "size": 1},
-                                {"merkle": A, "size": 2}]))
-    with pytest.raises(InputError, match=f"same hash {A} but different sizes: 1 at \\[0\\] and 2 at \\[2\\]"):
+    path.write_text(
+        json.dumps([{"merkle": A, "size": 1}, {"merkle": A, "size": 1}, {"merkle": A, "size": 2}])
+    )
+    with pytest.raises(
+        InputError, match=f"same hash {A} but different sizes: 1 at \\[0\\] and 2 at \\[2\\]"
+    ):
         load_blobs_json(path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from pytest_sizebudget.accounting import BlobCharge, PackageCharge
 from pytest_sizebudget.budget.model import PackageSetBudget
@@ -21,9 +22,17 @@ def budget(name: str, owner: str | None = None) -> PackageSetBudget:
     return PackageSetBudget(name=name, key="k", line=1, budget_bytes=1, packages=(), owner=owner)
 
 
-def result(name: str, used: int | None, budget_bytes: int, **kw: object) -> BudgetResult:
-    return BudgetResult(name=name, kind="package_set", file="b.json5", line=3, key="k",
-                        budget_bytes=budget_bytes, used_bytes=used, **kw)  # type: ignore[arg-type]
+def result(name: str, used: int | None, budget_bytes: int, **kw: Any) -> BudgetResult:
+    return BudgetResult(
+        name=name,
+        kind="package_set",
+        file="b.json5",
+        line=3,
+        key="k",
+        budget_bytes=budget_bytes,
+        used_bytes=used,
+        **kw,
+    )
 
 
 def test_owner_url_is_encoded_as_ffx_does() -> None:
@@ -35,14 +44,21 @@ def test_owner_url_is_encoded_as_ffx_does() -> None:
 
 
 def test_gerrit_report_is_flat_sorted_and_skips_unmeasured() -> None:
-    text = render_gerrit([
-        result("b", 10, 20, creep_budget_bytes=2, owner="https://o"),
-        result("a", 1, 5),
-        result("broken", None, 5, error="x"),
-    ])
+    text = render_gerrit(
+        [
+            result("b", 10, 20, creep_budget_bytes=2, owner="https://o"),
+            result("a", 1, 5),
+            result("broken", None, 5, error="x"),
+        ]
+    )
     assert list(json.loads(text).items()) == [
-        ("a", 1), ("a.budget", 5), ("a.creepBudget", 0),
-        ("b", 10), ("b.budget", 20), ("b.creepBudget", 2), ("b.owner", "https://o"),
+        ("a", 1),
+        ("a.budget", 5),
+        ("a.creepBudget", 0),
+        ("b", 10),
+        ("b.budget", 20),
+        ("b.creepBudget", 2),
+        ("b.owner", "https://o"),
     ]
 
 
@@ -50,15 +66,25 @@ def charged(name: str, *blobs: tuple[str, int, int]) -> PackageCharge:
     charges = tuple(
         BlobCharge(fake_merkle(p), p, size, share, size // share) for p, size, share in blobs
     )
-    return PackageCharge(name, f"out/{name}.json", sum(c.size or 0 for c in charges),
-                         sum(c.charged_bytes for c in charges), charges)
+    return PackageCharge(
+        name,
+        f"out/{name}.json",
+        sum(c.size or 0 for c in charges),
+        sum(c.charged_bytes for c in charges),
+        charges,
+    )
 
 
 def test_failure_text_shows_numbers_and_largest_contributors() -> None:
     r = result(
-        "Software Deliver", 10 * 1024**2 + 1, 10 * 1024**2, creep_budget_bytes=4096,
-        packages=(charged("small", ("bin/s", 10, 1)),
-                  charged("big", ("lib/shared.so", 9_000_000, 3), ("bin/big", 7_485_761, 1))),
+        "Software Deliver",
+        10 * 1024**2 + 1,
+        10 * 1024**2,
+        creep_budget_bytes=4096,
+        packages=(
+            charged("small", ("bin/s", 10, 1)),
+            charged("big", ("lib/shared.so", 9_000_000, 3), ("bin/big", 7_485_761, 1)),
+        ),
         parameters={"sharing": "global"},
     )
     text = render_failure(r, top_n=1)
@@ -70,24 +96,33 @@ def test_failure_text_shows_numbers_and_largest_contributors() -> None:
     assert any(line.startswith("  file          b.json5:3 (k)") for line in lines)
     assert "Largest packages (1 of 2):" in lines
     big = next(line for line in lines if line.lstrip().startswith("big"))
-    assert "16,485,761 B" in big and "10,485,761 B" in big
+    assert "16,485,761 B" in big
+    assert "10,485,761 B" in big
     assert any("bin/big" in line and "7,485,761 B" in line for line in lines)
     assert not any("lib/shared.so" in line for line in lines)  # cut by top 1
-    assert any("... 1 more blobs" in line and "3,000,000 B" in line for line in lines)
-    assert any("... 1 more packages charged 10 B" in line for line in lines)
+    assert any("... 1 more blob " in line and "3,000,000 B" in line for line in lines)
+    assert any("... 1 more package charged 10 B" in line for line in lines)
+    assert not any("shared by N" in line for line in lines)  # the shared blob was cut
 
 
 def test_failure_text_marks_shared_blobs() -> None:
     r = result("S", 20, 1, packages=(charged("p", ("lib/x", 30, 3)),))
-    row = next(line for line in render_failure(r).splitlines() if "lib/x" in line)
+    lines = render_failure(r).splitlines()
+    row = next(line for line in lines if "lib/x" in line)
     assert "*3" in row.split()
+    assert lines[-1] == "  (*N: shared by N instances; each is charged size // N, rounding down)"
 
 
 def test_error_text_is_the_error() -> None:
+    unshared = render_failure(result("S", 5, 1, packages=(charged("p", ("a", 5, 1)),)))
+    assert "shared by N" not in unshared  # the legend only explains what is shown
     text = render_failure(result("S", None, 1, error="something named\nover two lines"))
     assert text.splitlines() == [
-        "Package set 'S' could not be checked", "  file    b.json5:3 (k)", "",
-        "something named", "over two lines",
+        "Package set 'S' could not be checked",
+        "  file    b.json5:3 (k)",
+        "",
+        "something named",
+        "over two lines",
     ]
 
 
@@ -110,14 +145,28 @@ def test_json_report_contract_and_round_trip() -> None:
     r = result("S", 20, 10, packages=(charged("p", ("lib/x", 30, 3)),), owner="https://o")
     report = build_json_report([r], [], {"name": "pytest-sizebudget"})
     (b,) = report["budgets"]
-    for key in ("name", "file", "kind", "used_bytes", "budget_bytes", "creep_budget_bytes",
-                "passed", "packages"):
+    for key in (
+        "name",
+        "file",
+        "kind",
+        "used_bytes",
+        "budget_bytes",
+        "creep_budget_bytes",
+        "passed",
+        "packages",
+    ):
         assert key in b
     (p,) = b["packages"]
     assert set(p) >= {"name", "manifest", "used_space_in_blobfs", "proportional_size", "blobs"}
     assert set(p["blobs"][0]) >= {"merkle", "path", "size", "share_count", "charged_bytes"}
-    assert report["totals"] == {"budgets": 1, "passed": 0, "over_budget": 1, "errors": 0,
-                                "bytes_over": 10}
+    assert report["totals"] == {
+        "budgets": 1,
+        "passed": 0,
+        "over_budget": 1,
+        "errors": 0,
+        "bytes_over": 10,
+    }
     assert BudgetResult.from_dict(json.loads(json.dumps(r.to_dict()))) == r
     text = render_json(report)
-    assert text.endswith("}\n") and text == render_json(json.loads(text))
+    assert text.endswith("}\n")
+    assert text == render_json(json.loads(text))
