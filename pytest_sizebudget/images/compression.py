@@ -137,8 +137,8 @@ def open_compressed(path: Path, kind: str) -> tuple[ByteSource, int, Callable[[]
         return ImageFormatError(
             path,
             where,
-            f"corrupt or truncated {kind} stream (compressed offset; "
-            f"{source.offset} bytes decompressed so far): {reason}",
+            f"corrupt or truncated {kind} stream after {source.offset} decompressed bytes "
+            f"(the offset is in the compressed file): {reason}",
         )
 
     source = ByteSource(path, stream, describe_failure=failure)

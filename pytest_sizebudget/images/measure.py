@@ -18,6 +18,7 @@ expanded size is counted once, and data is the union of the pieces' RAW/FILL blo
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -68,9 +69,14 @@ def _check_requested(
 
 def _open(path: Path) -> tuple[ByteSource, int, str | None, Callable[[], None]]:
     """Source over the (decompressed) content, stored length, compression, closer."""
-    if not path.is_file():
-        problem = "is not a regular file" if path.exists() else "does not exist"
-        raise ImageFormatError(path, None, problem)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ImageFormatError(path, None, "does not exist") from None
+    except OSError as exc:
+        raise ImageFormatError(path, None, f"cannot stat: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise ImageFormatError(path, None, "is not a regular file")
     source, close = open_plain(path)
     try:
         compression = detect_compression(source.peek(SNIFF_BYTES))
