@@ -1,0 +1,192 @@
+"""Bounded, position-tracking reads for the image parsers.
+
+Parsers see one interface whether the bytes come from a plain file (which they may skip
+through with seek) or from a decompressor (which they can only read and discard).  Every
+short read becomes an ImageFormatError naming the offset and what was being read, so that a
+header promising more than the file holds fails at the end of the file instead of looping
+or allocating.  Decompressor failures are turned into the same error type here, in the one
+place that calls read().
+"""
+
+from __future__ import annotations
+
+import lzma
+import os
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import zstandard
+
+from pytest_sizebudget.images.model import ImageFormatError
+
+# Large enough that syscall overhead does not dominate, small enough that a skip or drain
+# never holds more than this in memory.
+CHUNK = 1 << 20
+
+# What the stdlib and zstandard decompressors raise on damaged or truncated input (gzip and
+# bz2 report bad data as OSError, every truncated stdlib stream as EOFError).
+DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    zstandard.ZstdError,
+)
+
+
+class Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+class ByteSource:
+    """Sequential reader with an exact byte position and a count of bytes really read.
+
+    ``size`` is the content length when known up front (plain files); then ``skip`` seeks
+    and checks the bound without touching the data.  Without ``size`` the stream is read
+    and discarded, CHUNK bytes at a time.
+    """
+
+    def __init__(
+        self,
+        name: Path | str,
+        stream: Readable,
+        *,
+        size: int | None = None,
+        seek: Callable[[int], object] | None = None,
+        describe_failure: Callable[[BaseException], ImageFormatError] | None = None,
+    ) -> None:
+        self.name = str(name)
+        self.offset = 0
+        self.bytes_read = 0
+        self._stream = stream
+        self._size = size
+        self._seek = seek
+        self._describe_failure = describe_failure
+        # Bytes already taken from the stream by peek() but not yet consumed.
+        self._pending = b""
+
+    @property
+    def size(self) -> int | None:
+        return self._size
+
+    @property
+    def seekable(self) -> bool:
+        return self._seek is not None and self._size is not None
+
+    def error(self, problem: str, offset: int | None = None) -> ImageFormatError:
+        return ImageFormatError(self.name, self.offset if offset is None else offset, problem)
+
+    def peek(self, n: int) -> bytes:
+        """Up to n bytes at the current position, without consuming them.
+
+        This is how the format of a decompressed stream is sniffed before a parser starts
+        on it from offset 0.
+        """
+        while len(self._pending) < n:
+            block = self._stream_read(n - len(self._pending))
+            if not block:
+                break
+            self._pending += block
+        return self._pending[:n]
+
+    def _raw_read(self, n: int) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending[:n], self._pending[n:]
+            return data
+        return self._stream_read(n)
+
+    def _stream_read(self, n: int) -> bytes:
+        try:
+            return self._stream.read(n)
+        except DECOMPRESSION_ERRORS as exc:
+            if self._describe_failure is not None:
+                raise self._describe_failure(exc) from None
+            raise self.error(f"read failed: {exc}") from None
+
+    def read_upto(self, n: int) -> bytes:
+        """Up to n bytes (fewer only at the end of the content)."""
+        parts: list[bytes] = []
+        want = n
+        while want > 0:
+            block = self._raw_read(min(want, CHUNK))
+            if not block:
+                break
+            parts.append(block)
+            want -= len(block)
+        data = b"".join(parts)
+        self.offset += len(data)
+        self.bytes_read += len(data)
+        return data
+
+    def read_exact(self, n: int, what: str) -> bytes:
+        start = self.offset
+        if self._size is not None and n > self._size - start:
+            raise self.error(
+                f"truncated {what}: needs {n} bytes, only {max(self._size - start, 0)} remain"
+            )
+        data = self.read_upto(n)
+        if len(data) != n:
+            raise self.error(
+                f"truncated {what}: needs {n} bytes, only {len(data)} remain", offset=start
+            )
+        return data
+
+    def skip(self, n: int, what: str) -> None:
+        """Move n bytes forward without keeping them; fail if the content is shorter."""
+        start = self.offset
+        if self.seekable:
+            assert self._size is not None
+            assert self._seek is not None
+            if n > self._size - start:
+                raise self.error(
+                    f"truncated {what}: needs {n} bytes, only {max(self._size - start, 0)} remain"
+                )
+            self._pending = b""
+            self._seek(start + n)
+            self.offset = start + n
+            return
+        left = n
+        while left > 0:
+            block = self._raw_read(min(left, CHUNK))
+            if not block:
+                raise self.error(
+                    f"truncated {what}: needs {n} bytes, only {n - left} remain", offset=start
+                )
+            left -= len(block)
+            self.offset += len(block)
+            self.bytes_read += len(block)
+
+    def remaining(self) -> int:
+        """Consume the rest of the content and return how many bytes it had."""
+        if self.seekable:
+            assert self._size is not None
+            assert self._seek is not None
+            rest = max(self._size - self.offset, 0)
+            self._pending = b""
+            self._seek(self._size)
+            self.offset += rest
+            return rest
+        rest = 0
+        while True:
+            block = self._raw_read(CHUNK)
+            if not block:
+                return rest
+            rest += len(block)
+            self.offset += len(block)
+            self.bytes_read += len(block)
+
+
+def open_plain(path: Path) -> tuple[ByteSource, Callable[[], None]]:
+    """A seekable source over a plain file, and the function that closes it.
+
+    The file is opened unbuffered: parsers mostly skip, and a read-ahead buffer would make
+    "bytes read" (which the benchmark reports) meaningless.
+    """
+    try:
+        handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the returned closer
+        size = os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        raise ImageFormatError(path, None, f"cannot open: {exc.strerror or exc}") from None
+    return ByteSource(path, handle, size=size, seek=handle.seek), handle.close
