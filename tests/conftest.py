@@ -58,6 +58,15 @@ class Product:
 
 
 @pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    # pytest-benchmark, where installed, warns in runs it believes distributed (it reads
+    # xdist's environment), which breaks inner runs when this suite itself runs with -n.
+    # Pytester clears PYTEST_ADDOPTS when it starts, so this must come after it.
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark")
+    return pytester
+
+
+@pytest.fixture
 def product(tmp_path: Path) -> Product:
     return Product(tmp_path)
 

@@ -37,14 +37,7 @@ def test_same_results_and_reports_with_and_without_xdist(
     pytester: pytest.Pytester, pt_product: Product, xdist_args: list[str]
 ) -> None:
     product_with_many_budgets(pt_product)
-    # pytest-benchmark, where installed, warns under xdist; the outer suite makes warnings errors.
-    common = [
-        "--sizebudget",
-        "--sizebudget-gerrit=g.json",
-        "--junitxml=j.xml",
-        "-p",
-        "no:benchmark",
-    ]
+    common = ["--sizebudget", "--sizebudget-gerrit=g.json", "--junitxml=j.xml"]
     base = pytester.runpytest(*common, "--sizebudget-json=base.json")
     other = pytester.runpytest(*common, "--sizebudget-json=other.json", *xdist_args)
     assert base.parseoutcomes() == other.parseoutcomes()

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sparse_builders import (
+from tests.unit.images.sparse_builders import (
     CRC32,
     DONT_CARE,
     FILL,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from sparse_builders import Extent, Partition, android_sparse, dont_care, fill, fvm_image, raw
+from tests.unit.images.sparse_builders import Extent, Partition, android_sparse, dont_care, fill, fvm_image, raw
 
 from pytest_sizebudget.images import ImageFormatError, measure_image
 

@@ -13,7 +13,7 @@ import pytest
 import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sparse_builders import (
+from tests.unit.images.sparse_builders import (
     Extent,
     Partition,
     android_sparse,

@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sparse_builders import (
+from tests.unit.images.sparse_builders import (
     EXTENT_MAGIC,
     LZ4F_MAGIC,
     Extent,

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sparse_builders import android_sparse, dont_care, raw
+from tests.unit.images.sparse_builders import android_sparse, dont_care, raw
 
 from pytest_sizebudget.images import ImageFormatError, measure_image, sparse_file
 
