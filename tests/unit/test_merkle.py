@@ -20,7 +20,9 @@ VECTORS = [
 ]
 
 
-@pytest.mark.parametrize(("data", "root"), VECTORS, ids=lambda v: str(len(v)) if isinstance(v, bytes) else "")
+@pytest.mark.parametrize(
+    ("data", "root"), VECTORS, ids=lambda v: str(len(v)) if isinstance(v, bytes) else ""
+)
 def test_reference_vectors(data: bytes, root: str) -> None:
     assert merkle_root(data) == root
 
