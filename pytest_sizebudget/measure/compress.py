@@ -68,24 +68,6 @@ def batch_size(total_size: int) -> int:
     return chunk * max(1, BATCH_TARGET_BYTES // chunk)
 
 
-class _Cancelled:
-    __slots__ = ("flag",)
-
-    def __init__(self) -> None:
-        self.flag = False
-
-
-def _compress_batch(data: bytes | memoryview, chunk: int, cancelled: _Cancelled) -> int:
-    view = memoryview(data)
-    compress = _compressor().compress
-    total = 0
-    for start in range(0, len(view), chunk):
-        if cancelled.flag:
-            return -1
-        total += len(compress(view[start : start + chunk]))
-    return total
-
-
 class ChunkedSizer:
     """Streaming chunked-archive size of a blob of known total size.
 
@@ -115,22 +97,22 @@ class ChunkedSizer:
         self._fed = 0
         self._lock = threading.Lock()
         self._produced = archive_header_size(frame_count(total_size))
-        self._cancelled = _Cancelled()
-        self._futures: list[Future[int]] = []
-        self.batches_compressed = 0
+        self._gave_up = False
+        self._futures: list[Future[None]] = []
+        self.frames_compressed = 0
         if limit is not None and self._produced > limit:
-            self._cancelled.flag = True
+            self._gave_up = True
 
     @property
     def gave_up(self) -> bool:
         """True once compression was proven unable to save a block."""
-        return self._cancelled.flag
+        return self._gave_up
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
         self._fed += len(data)
         if self._fed > self.total_size:
             raise ValueError(f"ChunkedSizer got {self._fed} bytes, expected {self.total_size}")
-        if self._cancelled.flag:
+        if self._gave_up:
             return
         if not self._pending and len(data) == self.batch and isinstance(data, bytes):
             self._dispatch(data)
@@ -151,47 +133,50 @@ class ChunkedSizer:
         self._pending += view[start:]
 
     def _dispatch(self, data: bytes) -> None:
-        if self._cancelled.flag:
+        if self._gave_up:
             return
         if self._executor is None:
-            self._account(_compress_batch(data, self.chunk, self._cancelled))
+            self._compress_batch(data)
             return
         if self._submit_slot is not None:
             self._submit_slot()
-        future = self._executor.submit(_compress_batch, data, self.chunk, self._cancelled)
+        future = self._executor.submit(self._compress_batch, data)
         future.add_done_callback(self._done)
         self._futures.append(future)
 
-    def _done(self, future: Future[int]) -> None:
+    def _done(self, future: Future[None]) -> None:
         if self._release_slot is not None:
             self._release_slot()
-        if future.cancelled() or future.exception() is not None:
-            return
-        self._account(future.result())
 
-    def _account(self, produced: int) -> None:
-        if produced < 0:
-            return
-        with self._lock:
-            self.batches_compressed += 1
-            self._produced += produced
-            if self._limit is not None and self._produced > self._limit:
-                self._cancelled.flag = True
+    def _compress_batch(self, data: bytes) -> None:
+        # The limit is checked after every frame, not every batch, so that the proof that
+        # compression cannot pay stops work on the other threads' batches too.
+        view = memoryview(data)
+        compress = _compressor().compress
+        for start in range(0, len(view), self.chunk):
+            if self._gave_up:
+                return
+            produced = len(compress(view[start : start + self.chunk]))
+            with self._lock:
+                self.frames_compressed += 1
+                self._produced += produced
+                if self._limit is not None and self._produced > self._limit:
+                    self._gave_up = True
 
     def finish(self) -> int | None:
         """The archive size, or ``None`` when compression cannot save a block."""
         if self._fed != self.total_size:
             raise ValueError(f"ChunkedSizer got {self._fed} bytes, expected {self.total_size}")
-        if self._pending and not self._cancelled.flag:
+        if self._pending and not self._gave_up:
             self._dispatch(bytes(self._pending))
         self._pending = bytearray()
         for future in self._futures:
             future.result()  # re-raises a failure inside libzstd
         self._futures.clear()
-        return None if self._cancelled.flag else self._produced
+        return None if self._gave_up else self._produced
 
     def abandon(self) -> None:
         """Stop early (the read failed): let in-flight batches skip their remaining chunks."""
-        self._cancelled.flag = True
+        self._gave_up = True
         for future in self._futures:
             future.cancel()
