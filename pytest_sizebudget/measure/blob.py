@@ -143,6 +143,19 @@ def open_blob(path: Path) -> tuple[BinaryIO, FileIdentity]:
         raise
 
 
+def stat_blob(path: Path) -> FileIdentity:
+    """Identity of a blob file without opening it; the same errors as ``open_blob``."""
+    try:
+        st = os.stat(path)
+    except OSError as error:
+        raise _describe_os_error(path, error) from error
+    if stat.S_ISDIR(st.st_mode):
+        raise MeasurementError(f"blob {path}: is a directory, not a blob file")
+    if not stat.S_ISREG(st.st_mode):
+        raise MeasurementError(f"blob {path}: is not a regular file")
+    return FileIdentity.of(st)
+
+
 def check_expected_size(path: Path, actual: int, expected: int | None) -> None:
     if expected is not None and actual != expected:
         raise MeasurementError(
@@ -152,9 +165,7 @@ def check_expected_size(path: Path, actual: int, expected: int | None) -> None:
 
 def check_expected_merkle(path: Path, actual: str, expected: str | None) -> None:
     if expected is not None and actual != expected.lower():
-        raise MeasurementError(
-            f"blob {path}: merkle root is {actual} but {expected} was claimed"
-        )
+        raise MeasurementError(f"blob {path}: merkle root is {actual} but {expected} was claimed")
 
 
 def _read_pieces(

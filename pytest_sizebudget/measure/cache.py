@@ -136,7 +136,11 @@ class BlobCache:
         if self.root is None:
             raise ValueError("the disabled cache has no entries")
         return (
-            self.root / f"v{CACHE_FORMAT}" / "blobs" / self.fingerprint / merkle[:2]
+            self.root
+            / f"v{CACHE_FORMAT}"
+            / "blobs"
+            / self.fingerprint
+            / merkle[:2]
             / f"{merkle}.json"
         )
 
