@@ -217,3 +217,15 @@ def test_request_and_stats_round_trip() -> None:
     assert BlobRequest.from_dict(request.to_dict()) == request
     stats = EngineStats(requests=2, bytes_read=5)
     assert EngineStats.from_dict(stats.to_dict()) == stats
+
+
+def test_measure_package_does_not_import_pytest() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pytest_sizebudget.measure.engine, pytest_sizebudget.measure.cache\n"
+        "bad = sorted(m for m in sys.modules if m == 'pytest' or m.startswith('_pytest'))\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
