@@ -1,3 +1,19 @@
 """Measurement of blobs: merkle roots and on-disk sizes (pytest-free)."""
 
 from __future__ import annotations
+
+from .blob import BlobMeasurement
+from .blobfs import LAYOUTS, Layout
+from .cache import BlobCache
+from .engine import BlobRequest, EngineStats, MeasurementEngine, ProgressCallback
+
+__all__ = [
+    "LAYOUTS",
+    "BlobCache",
+    "BlobMeasurement",
+    "BlobRequest",
+    "EngineStats",
+    "Layout",
+    "MeasurementEngine",
+    "ProgressCallback",
+]

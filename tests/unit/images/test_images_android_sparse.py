@@ -5,6 +5,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from pytest_sizebudget.images import ImageFormatError, ImageSizes, measure_image
 from tests.unit.images.sparse_builders import (
     CRC32,
     DONT_CARE,
@@ -17,8 +19,6 @@ from tests.unit.images.sparse_builders import (
     fill,
     raw,
 )
-
-from pytest_sizebudget.images import ImageFormatError, ImageSizes, measure_image
 
 
 def write(tmp_path: Path, data: bytes, name: str = "img.bin") -> Path:

@@ -10,9 +10,17 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from tests.unit.images.sparse_builders import Extent, Partition, android_sparse, dont_care, fill, fvm_image, raw
 
 from pytest_sizebudget.images import ImageFormatError, measure_image
+from tests.unit.images.sparse_builders import (
+    Extent,
+    Partition,
+    android_sparse,
+    dont_care,
+    fill,
+    fvm_image,
+    raw,
+)
 
 
 def _zstd(data: bytes) -> bytes:

@@ -13,6 +13,8 @@ import pytest
 import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from pytest_sizebudget.images import ImageFormatError, ImageSizes, measure_image
 from tests.unit.images.sparse_builders import (
     Extent,
     Partition,
@@ -24,8 +26,6 @@ from tests.unit.images.sparse_builders import (
     fvm_image,
     raw,
 )
-
-from pytest_sizebudget.images import ImageFormatError, ImageSizes, measure_image
 
 FUZZ = settings(
     max_examples=150,

@@ -4,6 +4,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from pytest_sizebudget.images import ImageFormatError, fvm_expanded_size, measure_image
+from pytest_sizebudget.images.fvm_sparse import fvm_metadata_size
 from tests.unit.images.sparse_builders import (
     EXTENT_MAGIC,
     LZ4F_MAGIC,
@@ -12,9 +15,6 @@ from tests.unit.images.sparse_builders import (
     fvm_header,
     fvm_image,
 )
-
-from pytest_sizebudget.images import ImageFormatError, fvm_expanded_size, measure_image
-from pytest_sizebudget.images.fvm_sparse import fvm_metadata_size
 
 SLICE = 32768
 PARTS = (

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.unit.images.sparse_builders import android_sparse, dont_care, raw
 
 from pytest_sizebudget.images import ImageFormatError, measure_image, sparse_file
+from tests.unit.images.sparse_builders import android_sparse, dont_care, raw
 
 
 def holes_file(path: Path) -> Path:

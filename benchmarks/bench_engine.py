@@ -1,0 +1,317 @@
+"""Benchmark of the blob measurement engine against libzstd's own multithreaded limit.
+
+Builds a "product" from real files on this machine (referenced in place, never copied),
+then reports:
+
+a. cold time (empty cache) and its throughput ratio to the raw limit: the same chunks
+   compressed at level 14 on all cores from C by ``multi_compress_to_buffer``;
+b. warm times (cache filled): files stat'ed (stat index), and manifest merkles given;
+c. peak RSS of a subprocess measuring one big blob, at two sizes;
+d. cold time at three product sizes (cost per byte);
+e. the exact early exit on incompressible data vs compressing everything.
+
+Ours and the raw limit run interleaved and repeated, and medians are reported, because
+the machine may be shared.  Run ``python benchmarks/bench_engine.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import zstandard
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pytest_sizebudget.measure.blob import BlobMeasurement
+from pytest_sizebudget.measure.blobfs import COMPRESSION_THRESHOLD, chunk_size
+from pytest_sizebudget.measure.cache import BlobCache
+from pytest_sizebudget.measure.compress import ChunkedSizer, libzstd_version
+from pytest_sizebudget.measure.engine import BlobRequest, MeasurementEngine
+
+MiB = 1 << 20
+DEFAULT_SOURCES = ["/usr/lib", "/usr/share", sysconfig.get_paths()["stdlib"]]
+
+
+def walk_files(sources: list[str], max_file: int) -> Iterator[Path]:
+    for source in sources:
+        for root, dirs, files in os.walk(source):
+            dirs.sort()
+            for name in sorted(files):
+                path = Path(root, name)
+                try:
+                    if path.is_symlink() or not path.is_file():
+                        continue
+                    if 0 < path.stat().st_size <= max_file and os.access(path, os.R_OK):
+                        yield path
+                except OSError:
+                    continue
+
+
+def build_product(sources: list[str], total_bytes: int, max_file: int) -> list[Path]:
+    picked: list[Path] = []
+    size = 0
+    for path in walk_files(sources, max_file):
+        picked.append(path)
+        size += path.stat().st_size
+        if size >= total_bytes:
+            break
+    return picked
+
+
+def product_bytes(paths: list[Path]) -> int:
+    return sum(p.stat().st_size for p in paths)
+
+
+def warm_page_cache(paths: list[Path]) -> None:
+    for path in paths:
+        with path.open("rb") as f:
+            while f.read(8 * MiB):
+                pass
+
+
+def run_ours(paths: list[Path], cache_dir: Path | None, threads: int | None) -> float:
+    cache = BlobCache(cache_dir, "compact", racy_seconds=0)
+    engine = MeasurementEngine("compact", cache=cache, threads=threads)
+    start = time.perf_counter()
+    results = engine.measure([BlobRequest(p) for p in paths])
+    elapsed = time.perf_counter() - start
+    bad = [r for r in results.values() if not isinstance(r, BlobMeasurement)]
+    if bad:
+        raise SystemExit(f"measurement failed: {bad[0]}")
+    return elapsed
+
+
+def raw_chunks(paths: list[Path]) -> list[bytes | bytearray | memoryview]:
+    """The chunks blobfs would compress: every chunk of every blob above the threshold."""
+    chunks: list[bytes | bytearray | memoryview] = []
+    for path in paths:
+        data = path.read_bytes()
+        if len(data) <= COMPRESSION_THRESHOLD:
+            continue
+        step = chunk_size(len(data))
+        chunks.extend(data[i : i + step] for i in range(0, len(data), step))
+    return chunks
+
+
+def run_raw(chunks: list[bytes | bytearray | memoryview]) -> float:
+    compressor = zstandard.ZstdCompressor(level=14)
+    start = time.perf_counter()
+    compressor.multi_compress_to_buffer(chunks, threads=-1)
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def section_cold_warm(paths: list[Path], args: argparse.Namespace, rows: list[str]) -> None:
+    size = product_bytes(paths)
+    warm_page_cache(paths)
+    chunks = raw_chunks(paths)
+    chunk_bytes = sum(len(c) for c in chunks)
+    ours: list[float] = []
+    raw: list[float] = []
+    workdir = Path(tempfile.mkdtemp(prefix="bench-engine-"))
+    try:
+        for rep in range(args.repeats):
+            cache_dir = workdir / f"cache-{rep}"
+            ours.append(run_ours(paths, cache_dir, args.threads))
+            raw.append(run_raw(chunks))
+            print(f"  rep {rep + 1}: ours {ours[-1]:.2f}s  raw limit {raw[-1]:.2f}s", flush=True)
+        warm_stat: list[float] = []
+        warm_manifest: list[float] = []
+        cache_dir = workdir / "cache-0"
+        merkles = _merkles(paths, cache_dir)
+        for _ in range(args.repeats):
+            warm_stat.append(run_ours(paths, cache_dir, args.threads))
+            engine = MeasurementEngine(
+                "compact", cache=BlobCache(cache_dir, "compact"), threads=args.threads
+            )
+            requests = [BlobRequest(p, expected_merkle=merkles[p]) for p in paths]
+            start = time.perf_counter()
+            engine.measure(requests)
+            warm_manifest.append(time.perf_counter() - start)
+            if engine.last_stats.bytes_read:
+                raise SystemExit("warm run with merkles read files")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    ours_m, raw_m = median(ours), median(raw)
+    rows.append(f"| product | {len(paths)} files, {size / MiB:.0f} MiB "
+                f"({chunk_bytes / MiB:.0f} MiB in compressible blobs) | |")
+    rows.append(f"| (a) cold, ours (median of {args.repeats}) | {ours_m:.2f} s "
+                f"| {size / MiB / ours_m:.1f} MiB/s of product |")
+    rows.append(f"| (a) raw limit: multi_compress_to_buffer(threads=-1) | {raw_m:.2f} s "
+                f"| {chunk_bytes / MiB / raw_m:.1f} MiB/s of chunks |")
+    ratios = [r / o for o, r in zip(ours, raw, strict=True)]
+    rows.append(f"| (a) ours / raw throughput | {raw_m / ours_m:.2f} "
+                f"| per-rep {', '.join(f'{x:.2f}' for x in ratios)} |")
+    rows.append(f"| (b) warm, stat index (no merkles given) | {median(warm_stat):.3f} s | |")
+    rows.append(f"| (b) warm, manifest merkles given | {median(warm_manifest):.3f} s | |")
+
+
+def _merkles(paths: list[Path], cache_dir: Path) -> dict[Path, str]:
+    engine = MeasurementEngine("compact", cache=BlobCache(cache_dir, "compact"))
+    found = engine.hash_only(paths)
+    return {p: m for p, m in found.items() if isinstance(m, str)}
+
+
+def make_big_blob(path: Path, size: int) -> None:
+    """Mostly zeros (fast to compress, so the run is short) with random 1 MiB islands, so
+    that both storage decisions' code paths and full-size zstd contexts are exercised."""
+    with path.open("wb") as f:
+        f.truncate(size)
+        for offset in range(0, size, 64 * MiB):
+            f.seek(offset)
+            f.write(os.urandom(MiB))
+
+
+def _vm_kib(field: str) -> int:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over execve, so a child of a big
+    # benchmark process would report its parent's peak.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def rss_child(path: str, threads: int | None) -> None:
+    engine = MeasurementEngine("compact", threads=threads)
+    before = _vm_kib("VmHWM")
+    request = BlobRequest(Path(path))
+    start = time.perf_counter()
+    result = engine.measure([request])[request]
+    elapsed = time.perf_counter() - start
+    if not isinstance(result, BlobMeasurement):
+        raise SystemExit(str(result))
+    print(f"{before} {_vm_kib('VmHWM')} {elapsed:.2f} {result.size_on_disk}")
+
+
+def section_rss(args: argparse.Namespace, rows: list[str]) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-rss-", dir=args.blob_dir))
+    try:
+        for size_mb in args.rss_sizes:
+            blob = workdir / f"blob-{size_mb}"
+            make_big_blob(blob, size_mb * MiB)
+            cmd = [sys.executable, __file__, "--rss-child", str(blob)]
+            if args.threads:
+                cmd += ["--threads", str(args.threads)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
+            before, peak = (int(x) for x in out[:2])
+            rows.append(
+                f"| (c) peak RSS (VmHWM), one {size_mb} MiB blob | {peak / 1024:.0f} MiB "
+                f"| after imports {before / 1024:.0f} MiB; measured in {out[2]} s |"
+            )
+            blob.unlink()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def section_scaling(args: argparse.Namespace, rows: list[str]) -> None:
+    # Every 4th, every 2nd, then every file of one product: the three sizes keep the
+    # same mix of file types, so time per byte should stay flat if cost is linear.
+    full = build_product(args.sources, args.size_mb * MiB, args.max_file_mb * MiB)
+    full.sort(key=lambda p: p.stat().st_size)  # so every stride gets the same size mix
+    for stride in (4, 2, 1):
+        paths = full[::stride]
+        warm_page_cache(paths)
+        size = product_bytes(paths)
+        t = median([run_ours(paths, None, args.threads) for _ in range(max(1, args.repeats - 1))])
+        rows.append(
+            f"| (d) cold, {size / MiB:.0f} MiB product (every {stride}. file) | {t:.2f} s "
+            f"| {t / (size / MiB) * 1000:.1f} ms/MiB |"
+        )
+
+
+def _time(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def section_early_exit(args: argparse.Namespace, rows: list[str]) -> None:
+    size = args.early_exit_mb * MiB
+    random_data = os.urandom(size)
+    precompressed = zstandard.ZstdCompressor(level=3).compress(
+        b"".join(p.read_bytes() for p in build_product(args.sources, size * 4, 16 * MiB))
+    )[:size]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pytest_sizebudget.measure.blobfs import max_useful_compressed_size
+
+    for name, data in (("random", random_data), ("zstd-compressed", precompressed)):
+        n = len(data)
+
+        def sized(limit: int | None, data: bytes = data, n: int = n) -> ChunkedSizer:
+            with ThreadPoolExecutor(args.threads or os.cpu_count()) as pool:
+                sizer = ChunkedSizer(n, limit, executor=pool)
+                for i in range(0, n, sizer.batch):
+                    sizer.update(data[i : i + sizer.batch])
+                sizer.finish()
+            return sizer
+
+        limit = max_useful_compressed_size(n, "compact")
+        exits: list[float] = []
+        fulls: list[float] = []
+        for _ in range(args.repeats):
+            exits.append(_time(lambda limit=limit: sized(limit)))  # type: ignore[misc]
+            fulls.append(_time(lambda: sized(None)))
+        frames = sized(limit).frames_compressed
+        total_frames = sized(None).frames_compressed
+        rows.append(
+            f"| (e) {name} {n / MiB:.0f} MiB: early exit vs full | "
+            f"{median(exits):.2f} s vs {median(fulls):.2f} s "
+            f"| {frames}/{total_frames} frames compressed before the proof |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mb", type=int, default=300, help="product size (default 300)")
+    parser.add_argument("--sources", nargs="+", default=DEFAULT_SOURCES,
+                        help="directories whose files make the product")
+    parser.add_argument("--max-file-mb", type=int, default=64,
+                        help="skip files larger than this (default 64)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (default 3)")
+    parser.add_argument("--threads", type=int, default=None, help="engine threads (default all)")
+    parser.add_argument("--rss-sizes", type=int, nargs="+", default=[512, 2048],
+                        help="big-blob sizes in MiB for the RSS test (default 512 2048)")
+    parser.add_argument("--blob-dir", default=None, help="where to write the big blobs")
+    parser.add_argument("--early-exit-mb", type=int, default=32,
+                        help="size of the incompressible blobs (default 32)")
+    parser.add_argument("--only", nargs="+", choices=["a", "c", "d", "e"],
+                        help="run only these sections (a includes b)")
+    parser.add_argument("--rss-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child, args.threads)
+        return
+    sections = set(args.only or ["a", "c", "d", "e"])
+    print(f"python {sys.version.split()[0]}, zstandard {zstandard.__version__}, "
+          f"libzstd {libzstd_version()}, {os.cpu_count()} cpus, "
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    rows = ["| measurement | result | notes |", "| --- | --- | --- |"]
+    if "a" in sections:
+        paths = build_product(args.sources, args.size_mb * MiB, args.max_file_mb * MiB)
+        section_cold_warm(paths, args, rows)
+    if "c" in sections:
+        section_rss(args, rows)
+    if "d" in sections:
+        section_scaling(args, rows)
+    if "e" in sections:
+        section_early_exit(args, rows)
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

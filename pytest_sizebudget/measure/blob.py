@@ -1,0 +1,248 @@
+"""Measuring one blob file: merkle root and blobfs size in a single bounded-memory pass.
+
+Each piece read is hashed and handed to the chunked compressor, then dropped, so memory
+does not grow with the blob.  Every input problem becomes a ``MeasurementError`` whose
+message names the file and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from pytest_sizebudget.errors import MeasurementError
+
+from .blobfs import Layout, check_layout, max_useful_compressed_size, stored_size
+from .compress import ChunkedSizer, batch_size
+from .merkle import MerkleHasher
+
+READ_SIZE = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class BlobMeasurement:
+    """What blobfs would store for one blob, in the terms of blobs.json.
+
+    ``compressed_bytes`` is the chunked archive size when blobfs keeps the blob
+    compressed, else ``None``.  ``stored_data_bytes`` is what is written (and what an
+    update transfers): the archive size or the file size.  ``size_on_disk`` is the block
+    aligned size, blobs.json's ``size`` / ``used_space_in_blobfs``.
+    """
+
+    merkle: str
+    file_size: int
+    compressed_bytes: int | None
+    stored_data_bytes: int
+    merkle_tree_bytes: int
+    size_on_disk: int
+    layout: Layout
+
+    @classmethod
+    def from_sizes(
+        cls, merkle: str, file_size: int, compressed_size: int | None, layout: Layout
+    ) -> BlobMeasurement:
+        stored = stored_size(file_size, compressed_size, layout)
+        return cls(
+            merkle=merkle,
+            file_size=file_size,
+            compressed_bytes=stored.stored_data_bytes if stored.compressed else None,
+            stored_data_bytes=stored.stored_data_bytes,
+            merkle_tree_bytes=stored.merkle_tree_bytes,
+            size_on_disk=stored.size_on_disk,
+            layout=layout,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "merkle": self.merkle,
+            "file_size": self.file_size,
+            "compressed_bytes": self.compressed_bytes,
+            "stored_data_bytes": self.stored_data_bytes,
+            "merkle_tree_bytes": self.merkle_tree_bytes,
+            "size_on_disk": self.size_on_disk,
+            "layout": self.layout,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> BlobMeasurement:
+        """Inverse of ``to_dict``; ``ValueError`` on any missing or mistyped field."""
+
+        def integer(name: str) -> int:
+            value = data.get(name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"field {name!r} must be a non-negative integer, got {value!r}")
+            return value
+
+        merkle = data.get("merkle")
+        if not isinstance(merkle, str) or len(merkle) != 64:
+            raise ValueError(f"field 'merkle' must be 64 hex digits, got {merkle!r}")
+        layout = data.get("layout")
+        if not isinstance(layout, str):
+            raise ValueError(f"field 'layout' must be a string, got {layout!r}")
+        compressed = data.get("compressed_bytes")
+        return cls(
+            merkle=merkle,
+            file_size=integer("file_size"),
+            compressed_bytes=None if compressed is None else integer("compressed_bytes"),
+            stored_data_bytes=integer("stored_data_bytes"),
+            merkle_tree_bytes=integer("merkle_tree_bytes"),
+            size_on_disk=integer("size_on_disk"),
+            layout=check_layout(layout),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    """The stat fields that change whenever a file's content can have changed."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileIdentity:
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def _describe_os_error(path: Path, error: OSError) -> MeasurementError:
+    if isinstance(error, FileNotFoundError):
+        what = "does not exist (missing, or removed while the budget was being checked)"
+    elif isinstance(error, IsADirectoryError):
+        what = "is a directory, not a blob file"
+    elif isinstance(error, PermissionError):
+        what = "cannot be read: permission denied"
+    else:
+        what = f"cannot be read: {error.strerror or error}"
+    return MeasurementError(f"blob {path}: {what}")
+
+
+def open_blob(path: Path) -> tuple[BinaryIO, FileIdentity]:
+    """The blob file opened for reading, and its identity taken from the open descriptor."""
+    try:
+        # O_NONBLOCK so that a FIFO given as a blob cannot hang the run before the
+        # regular-file check below rejects it; it has no effect on regular files.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise _describe_os_error(path, error) from error
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise MeasurementError(f"blob {path}: is a directory, not a blob file")
+        if not stat.S_ISREG(st.st_mode):
+            raise MeasurementError(f"blob {path}: is not a regular file")
+        return os.fdopen(fd, "rb", buffering=0), FileIdentity.of(st)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def stat_blob(path: Path) -> FileIdentity:
+    """Identity of a blob file without opening it; the same errors as ``open_blob``."""
+    try:
+        st = os.stat(path)
+    except OSError as error:
+        raise _describe_os_error(path, error) from error
+    if stat.S_ISDIR(st.st_mode):
+        raise MeasurementError(f"blob {path}: is a directory, not a blob file")
+    if not stat.S_ISREG(st.st_mode):
+        raise MeasurementError(f"blob {path}: is not a regular file")
+    return FileIdentity.of(st)
+
+
+def check_expected_size(path: Path, actual: int, expected: int | None) -> None:
+    if expected is not None and actual != expected:
+        raise MeasurementError(
+            f"blob {path}: file is {actual} bytes but {expected} bytes were expected"
+        )
+
+
+def check_expected_merkle(path: Path, actual: str, expected: str | None) -> None:
+    if expected is not None and actual != expected.lower():
+        raise MeasurementError(f"blob {path}: merkle root is {actual} but {expected} was claimed")
+
+
+def _read_pieces(
+    path: Path, f: BinaryIO, size: int, piece: int, sinks: list[Callable[[bytes], object]]
+) -> None:
+    done = 0
+    try:
+        while data := f.read(piece):
+            done += len(data)
+            if done > size:
+                break
+            for sink in sinks:
+                sink(data)
+    except OSError as error:
+        raise _describe_os_error(path, error) from error
+    if done != size:
+        raise MeasurementError(
+            f"blob {path}: file changed while being measured ({size} bytes when opened, "
+            f"{'more' if done > size else done} bytes read)"
+        )
+
+
+def hash_file(path: Path, *, expected_size: int | None = None) -> tuple[str, FileIdentity]:
+    """Merkle root of a file, and the identity of the file that was hashed."""
+    f, identity = open_blob(path)
+    with f:
+        check_expected_size(path, identity.size, expected_size)
+        hasher = MerkleHasher()
+        _read_pieces(path, f, identity.size, READ_SIZE, [hasher.update])
+    return hasher.hexdigest(), identity
+
+
+def measure_file(
+    path: Path,
+    layout: Layout,
+    *,
+    expected_size: int | None = None,
+    expected_merkle: str | None = None,
+    executor: Executor | None = None,
+    submit_slot: Callable[[], object] | None = None,
+    release_slot: Callable[[], object] | None = None,
+    on_bytes: Callable[[bytes], object] | None = None,
+) -> tuple[BlobMeasurement, FileIdentity]:
+    """Merkle root and blobfs size of one file, reading it once.
+
+    With an ``executor`` the compression of the blob's chunk batches runs there while this
+    thread keeps reading and hashing; ``submit_slot``/``release_slot`` bound the batches in
+    flight (see ``ChunkedSizer``).  ``on_bytes`` sees every piece read, for progress.
+    """
+    f, identity = open_blob(path)
+    with f:
+        size = identity.size
+        check_expected_size(path, size, expected_size)
+        hasher = MerkleHasher()
+        sinks: list[Callable[[bytes], object]] = [hasher.update]
+        limit = max_useful_compressed_size(size, layout)
+        sizer: ChunkedSizer | None = None
+        if limit is not None:
+            sizer = ChunkedSizer(
+                size,
+                limit,
+                executor=executor,
+                submit_slot=submit_slot,
+                release_slot=release_slot,
+            )
+            sinks.append(sizer.update)
+        if on_bytes is not None:
+            sinks.append(on_bytes)
+        # Reading whole compression batches lets each read go to a task without a copy.
+        piece = batch_size(size) if sizer is not None else READ_SIZE
+        try:
+            _read_pieces(path, f, size, piece, sinks)
+        except BaseException:
+            if sizer is not None:
+                sizer.abandon()
+            raise
+    merkle = hasher.hexdigest()
+    compressed = sizer.finish() if sizer is not None else None
+    check_expected_merkle(path, merkle, expected_merkle)
+    return BlobMeasurement.from_sizes(merkle, size, compressed, layout), identity

@@ -1,0 +1,295 @@
+"""Persistent caches: blob measurements by merkle root, and file identity -> merkle root.
+
+Both live under one root directory shared by every process that measures (xdist workers,
+parallel CI jobs on one machine), so:
+
+- every write goes to a temporary file in the destination directory and is published
+  with ``os.replace``: readers see the old entry or the new one, never half of one;
+- every entry carries its own key and a checksum of its content, and a reader that finds
+  anything else (truncated, flipped, foreign, from another parameter set) treats it as a
+  miss and the caller recomputes: the cache is never trusted over the file;
+- a failure to write the cache (read-only or full disk) costs speed, never correctness.
+
+Blob entries are immutable facts about content, so concurrent writers of the same entry
+write the same bytes and either may win.  Stat-index files are per source directory and
+are read, merged and replaced under an ``flock`` so that concurrent writers do not drop
+each other's entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Final
+
+from .blob import BlobMeasurement, FileIdentity
+from .blobfs import CHUNK_RULE_VERSION, Layout
+from .compress import ZSTD_LEVEL, libzstd_version
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: concurrent index merges may lose entries
+    fcntl = None  # type: ignore[assignment]
+
+CACHE_FORMAT: Final = 1
+# A file changed twice within the clock's resolution can keep its size and times; files
+# modified this recently are therefore not indexed (git's "racily clean" rule).
+DEFAULT_RACY_SECONDS: Final = 2.0
+
+
+def params_fingerprint(layout: Layout) -> str:
+    """Everything besides the content that changes a blob's measurement, as one short hash."""
+    params = {
+        "cache_format": CACHE_FORMAT,
+        "layout": layout,
+        "zstd_level": ZSTD_LEVEL,
+        "chunk_rule": CHUNK_RULE_VERSION,
+        "libzstd": libzstd_version(),
+    }
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _checksum(body: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _seal(body: dict[str, object]) -> bytes:
+    return json.dumps({**body, "checksum": _checksum(body)}, sort_keys=True).encode()
+
+
+def _unseal(raw: bytes) -> dict[str, object] | None:
+    """The entry's body if it is intact JSON with a matching checksum, else ``None``."""
+    try:
+        entry = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(entry, dict):
+        return None
+    claimed = entry.pop("checksum", None)
+    if claimed != _checksum(entry):
+        return None
+    return entry
+
+
+def _write_atomically(path: Path, data: bytes) -> bool:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+class BlobCache:
+    """Blob measurements keyed by merkle root and parameter fingerprint.
+
+    ``BlobCache(None, layout)`` is the disabled cache: every lookup misses, writes vanish.
+    """
+
+    def __init__(
+        self,
+        root: Path | str | None,
+        layout: Layout,
+        *,
+        racy_seconds: float = DEFAULT_RACY_SECONDS,
+    ) -> None:
+        self.root = None if root is None else Path(root)
+        self.layout = layout
+        self.fingerprint = params_fingerprint(layout)
+        self.stat_index = StatIndex(
+            None if self.root is None else self.root / f"v{CACHE_FORMAT}" / "stat",
+            racy_seconds=racy_seconds,
+        )
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self.rejected = 0
+        self.write_failures = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.root is not None
+
+    def entry_path(self, merkle: str) -> Path:
+        if self.root is None:
+            raise ValueError("the disabled cache has no entries")
+        return (
+            self.root
+            / f"v{CACHE_FORMAT}"
+            / "blobs"
+            / self.fingerprint
+            / merkle[:2]
+            / f"{merkle}.json"
+        )
+
+    def get(self, merkle: str) -> BlobMeasurement | None:
+        if self.root is None:
+            return None
+        merkle = merkle.lower()
+        raw = _read(self.entry_path(merkle))
+        found = None if raw is None else self._validate(merkle, raw)
+        with self._lock:
+            if found is not None:
+                self.hits += 1
+            else:
+                self.misses += 1
+                if raw is not None:
+                    self.rejected += 1
+        return found
+
+    def _validate(self, merkle: str, raw: bytes) -> BlobMeasurement | None:
+        body = _unseal(raw)
+        if body is None or body.get("kind") != "blob" or body.get("key") != merkle:
+            return None
+        if body.get("params") != self.fingerprint:
+            return None
+        result = body.get("result")
+        if not isinstance(result, dict):
+            return None
+        try:
+            found = BlobMeasurement.from_dict(result)
+        except ValueError:
+            return None
+        if found.merkle != merkle or found.layout != self.layout:
+            return None
+        return found
+
+    def put(self, measurement: BlobMeasurement) -> None:
+        if self.root is None or measurement.layout != self.layout:
+            return
+        body: dict[str, object] = {
+            "kind": "blob",
+            "key": measurement.merkle,
+            "params": self.fingerprint,
+            "result": measurement.to_dict(),
+        }
+        if not _write_atomically(self.entry_path(measurement.merkle), _seal(body)):
+            with self._lock:
+                self.write_failures += 1
+
+
+class StatIndex:
+    """Which merkle root a file had, keyed by its path and stat identity.
+
+    One JSON file per source directory, loaded at most once per instance.  ``lookup`` only
+    answers when size, mtime, ctime, inode and device all match what was recorded.
+    """
+
+    def __init__(self, root: Path | None, *, racy_seconds: float = DEFAULT_RACY_SECONDS) -> None:
+        self.root = root
+        self.racy_ns = int(racy_seconds * 1e9)
+        self._lock = threading.Lock()
+        self._loaded: dict[str, dict[str, list[object]]] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.root is not None
+
+    def _shard(self, directory: str) -> tuple[Path, Path]:
+        assert self.root is not None
+        name = hashlib.sha256(directory.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        base = self.root / name[:2]
+        return base / f"{name}.json", base / f"{name}.lock"
+
+    def _read_dir(self, directory: str) -> dict[str, list[object]]:
+        raw = _read(self._shard(directory)[0])
+        body = None if raw is None else _unseal(raw)
+        if body is None or body.get("kind") != "stat" or body.get("dir") != directory:
+            return {}
+        entries = body.get("entries")
+        if not isinstance(entries, dict):
+            return {}
+        return {k: v for k, v in entries.items() if isinstance(v, list) and len(v) == 6}
+
+    def _entries(self, directory: str) -> dict[str, list[object]]:
+        with self._lock:
+            found = self._loaded.get(directory)
+        if found is None:
+            found = self._read_dir(directory)
+            with self._lock:
+                found = self._loaded.setdefault(directory, found)
+        return found
+
+    @staticmethod
+    def _split(path: Path) -> tuple[str, str]:
+        directory, name = os.path.split(os.path.abspath(path))
+        return directory, name
+
+    @staticmethod
+    def _record(identity: FileIdentity, merkle: str) -> list[object]:
+        return [
+            identity.size,
+            identity.mtime_ns,
+            identity.ctime_ns,
+            identity.inode,
+            identity.device,
+            merkle,
+        ]
+
+    def lookup(self, path: Path, identity: FileIdentity) -> str | None:
+        if self.root is None:
+            return None
+        directory, name = self._split(path)
+        entry = self._entries(directory).get(name)
+        if entry is None or entry[:5] != self._record(identity, "")[:5]:
+            return None
+        merkle = entry[5]
+        return merkle if isinstance(merkle, str) and len(merkle) == 64 else None
+
+    def record(self, items: Iterable[tuple[Path, FileIdentity, str]]) -> None:
+        """Remember merkle roots of files just hashed, merging with other writers' entries."""
+        if self.root is None:
+            return
+        now = time.time_ns()
+        by_dir: dict[str, dict[str, list[object]]] = {}
+        for path, identity, merkle in items:
+            if now - max(identity.mtime_ns, identity.ctime_ns) < self.racy_ns:
+                continue
+            directory, name = self._split(path)
+            by_dir.setdefault(directory, {})[name] = self._record(identity, merkle)
+        for directory, fresh in by_dir.items():
+            data_path, lock_path = self._shard(directory)
+            with self._locked(lock_path):
+                merged = self._read_dir(directory)
+                merged.update(fresh)
+                body: dict[str, object] = {"kind": "stat", "dir": directory, "entries": merged}
+                _write_atomically(data_path, _seal(body))
+            with self._lock:
+                self._loaded[directory] = merged
+
+    @contextlib.contextmanager
+    def _locked(self, lock_path: Path) -> Iterator[None]:
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            yield  # cannot lock: still atomic, may lose a concurrent writer's entries
+            return
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)

@@ -1,0 +1,425 @@
+"""The measurement engine: many blob requests in, one answer (or error) per request out.
+
+Cost is driven by level-14 zstd, so the engine's job is to compress as little as possible
+and to keep every core busy when it must:
+
+1. requests whose manifest gives a merkle root are answered from the cache without
+   touching the file;
+2. other files are stat'ed; the stat index turns unchanged files into merkle roots, and
+   those into cache hits, still without reading;
+3. files that may share content (same size, above the compression threshold) are hashed
+   first, so each distinct blob is compressed exactly once;
+4. the rest is read once each, by reader threads that hash and hand whole chunk batches
+   to a compression pool (libzstd releases the GIL), with a global cap on batches in
+   flight that bounds memory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_sizebudget.errors import MeasurementError
+
+from .blob import (
+    BlobMeasurement,
+    FileIdentity,
+    check_expected_merkle,
+    check_expected_size,
+    hash_file,
+    measure_file,
+    stat_blob,
+)
+from .blobfs import COMPRESSION_THRESHOLD, Layout, check_layout
+from .cache import BlobCache
+
+ProgressCallback = Callable[[int, int, int, int], object]
+"""``progress(blobs_done, blobs_total, bytes_done, bytes_total)``, called on the caller's
+thread of ``measure()``/``hash_only()``, at most every ``progress_interval`` seconds and
+once at the end."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRequest:
+    """One blob to measure.  Requests are hashable: they key ``measure()``'s answer.
+
+    ``expected_merkle`` (from a manifest) lets a warm cache answer without reading the
+    file; ``verify=True`` refuses that shortcut and checks the claim against the file (or
+    against the stat index, which is keyed by the file's identity).
+    """
+
+    source: Path
+    expected_merkle: str | None = None
+    expected_size: int | None = None
+    verify: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "source": str(self.source),
+            "expected_merkle": self.expected_merkle,
+            "expected_size": self.expected_size,
+            "verify": self.verify,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> BlobRequest:
+        source, merkle, size, verify = (
+            data.get("source"),
+            data.get("expected_merkle"),
+            data.get("expected_size"),
+            data.get("verify", False),
+        )
+        if not isinstance(source, str):
+            raise ValueError(f"'source' must be a string, got {source!r}")
+        if merkle is not None and not isinstance(merkle, str):
+            raise ValueError(f"'expected_merkle' must be a string, got {merkle!r}")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
+            raise ValueError(f"'expected_size' must be an integer, got {size!r}")
+        if not isinstance(verify, bool):
+            raise ValueError(f"'verify' must be a boolean, got {verify!r}")
+        return cls(Path(source), merkle, size, verify)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStats:
+    """What the last call did; the numbers that explain its speed."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    stat_index_hits: int = 0
+    files_hashed: int = 0
+    files_measured: int = 0
+    blobs_compressed: int = 0
+    bytes_read: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, int]) -> EngineStats:
+        return cls(**{name: int(data.get(name, 0)) for name in cls.__slots__})
+
+
+@dataclass(slots=True)
+class _Counters:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    blobs_done: int = 0
+    blobs_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    cache_hits: int = 0
+    stat_index_hits: int = 0
+    files_hashed: int = 0
+    files_measured: int = 0
+    blobs_compressed: int = 0
+
+    def add_bytes(self, piece: bytes) -> None:
+        with self.lock:
+            self.bytes_done += len(piece)
+
+
+@dataclass(slots=True)
+class _PathState:
+    """What is known about one source path during a call."""
+
+    path: Path
+    requests: list[BlobRequest]
+    identity: FileIdentity | None = None
+    merkle: str | None = None
+    result: BlobMeasurement | MeasurementError | None = None
+    # True when this call computed the merkle from the file: only then is it worth
+    # writing to the stat index.
+    hashed: bool = False
+
+    @property
+    def weight(self) -> int:
+        """How many answers resolving this path settles (a hash_only path has no request)."""
+        return len(self.requests) or 1
+
+
+class MeasurementEngine:
+    """Measures blob files for one blobfs layout.  Safe to reuse, not to share between
+    threads concurrently."""
+
+    def __init__(
+        self,
+        layout: Layout | str = "compact",
+        cache: BlobCache | None = None,
+        threads: int | None = None,
+        progress: ProgressCallback | None = None,
+        *,
+        progress_interval: float = 0.25,
+    ) -> None:
+        self.layout: Layout = check_layout(layout)
+        self.cache = cache if cache is not None else BlobCache(None, self.layout)
+        if self.cache.layout != self.layout:
+            raise ValueError(
+                f"cache is for layout {self.cache.layout!r}, engine for {self.layout!r}"
+            )
+        self.threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
+        self.progress = progress
+        self.progress_interval = progress_interval
+        self.last_stats = EngineStats()
+        self._last_report = 0.0
+
+    # -- public entry points ---------------------------------------------------------
+
+    def measure(
+        self, requests: Sequence[BlobRequest]
+    ) -> dict[BlobRequest, BlobMeasurement | MeasurementError]:
+        unique = list(dict.fromkeys(requests))
+        counters = _Counters(blobs_total=len(unique))
+        answers: dict[BlobRequest, BlobMeasurement | MeasurementError] = {}
+
+        by_path: dict[str, _PathState] = {}
+        for request in unique:
+            if request.expected_merkle is not None and not request.verify:
+                hit = self.cache.get(request.expected_merkle)
+                if hit is not None:
+                    counters.cache_hits += 1
+                    counters.blobs_done += 1
+                    answers[request] = _check_request(request, hit)
+                    continue
+            key = os.path.abspath(request.source)
+            by_path.setdefault(key, _PathState(request.source, [])).requests.append(request)
+        self._report(counters, force=False)
+
+        states = list(by_path.values())
+        self._resolve_from_index(states, counters)
+        to_hash = self._possible_duplicates(states)
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="sizebudget-zstd") as pool:
+            if to_hash:
+                self._hash_states(to_hash, counters)
+                self._resolve_from_cache(to_hash, counters)
+            groups = self._groups(states)
+            with counters.lock:
+                counters.bytes_total += sum(
+                    g[0].identity.size for g in groups if g[0].identity is not None
+                )
+            self._measure_groups(groups, pool, counters)
+
+        for state in states:
+            assert state.result is not None
+            for request in state.requests:
+                answers[request] = _check_request(request, state.result)
+        self._record_hashed(states)
+        self._report(counters, force=True)
+        self.last_stats = self._stats(len(unique), counters)
+        return {request: answers[request] for request in requests}
+
+    def hash_only(self, paths: Iterable[Path]) -> dict[Path, str | MeasurementError]:
+        """Merkle roots of files (directory packages), via the stat index where possible."""
+        ordered = list(dict.fromkeys(paths))
+        counters = _Counters(blobs_total=len(ordered))
+        states = [_PathState(path, []) for path in ordered]
+        self._resolve_from_index(states, counters)
+        self._hash_states([s for s in states if s.result is None], counters)
+        self._record_hashed(states)
+        self._report(counters, force=True)
+        self.last_stats = self._stats(len(ordered), counters)
+        out: dict[Path, str | MeasurementError] = {}
+        for state in states:
+            if isinstance(state.result, MeasurementError):
+                out[state.path] = state.result
+            else:
+                assert state.merkle is not None
+                out[state.path] = state.merkle
+        return out
+
+    # -- phases ----------------------------------------------------------------------
+
+    def _resolve_from_index(self, states: list[_PathState], counters: _Counters) -> None:
+        for state in states:
+            try:
+                state.identity = stat_blob(state.path)
+            except MeasurementError as error:
+                state.result = error
+                counters.blobs_done += state.weight
+                continue
+            state.merkle = self.cache.stat_index.lookup(state.path, state.identity)
+            if state.merkle is None:
+                continue
+            counters.stat_index_hits += 1
+            if not state.requests:  # hash_only: the merkle is the whole answer
+                counters.blobs_done += 1
+                continue
+            hit = self.cache.get(state.merkle)
+            if hit is not None:
+                counters.cache_hits += 1
+                counters.blobs_done += state.weight
+                state.result = hit
+
+    def _resolve_from_cache(self, states: list[_PathState], counters: _Counters) -> None:
+        for state in states:
+            if state.result is None and state.merkle is not None:
+                hit = self.cache.get(state.merkle)
+                if hit is not None:
+                    counters.cache_hits += 1
+                    counters.blobs_done += state.weight
+                    state.result = hit
+
+    def _record_hashed(self, states: list[_PathState]) -> None:
+        self.cache.stat_index.record(
+            (s.path, s.identity, s.merkle)
+            for s in states
+            if s.hashed and s.identity is not None and s.merkle is not None
+        )
+
+    @staticmethod
+    def _possible_duplicates(states: list[_PathState]) -> list[_PathState]:
+        """Unresolved paths of unknown content that share a size with another unresolved
+        path: only these can hold the same blob as another request unnoticed."""
+        open_states = [s for s in states if s.result is None and s.identity is not None]
+        sizes: dict[int, int] = {}
+        for state in open_states:
+            assert state.identity is not None
+            sizes[state.identity.size] = sizes.get(state.identity.size, 0) + 1
+        return [
+            s
+            for s in open_states
+            if s.merkle is None
+            and s.identity is not None
+            and s.identity.size > COMPRESSION_THRESHOLD
+            and sizes[s.identity.size] > 1
+        ]
+
+    def _hash_states(self, states: list[_PathState], counters: _Counters) -> None:
+        todo = [s for s in states if s.result is None and s.merkle is None]
+        if not todo:
+            self._report(counters, force=False)
+            return
+        with counters.lock:
+            counters.bytes_total += sum(s.identity.size for s in todo if s.identity)
+
+        def run(state: _PathState) -> None:
+            try:
+                state.merkle, state.identity = hash_file(state.path)
+                state.hashed = True
+            except MeasurementError as error:
+                state.result = error
+            with counters.lock:
+                counters.files_hashed += 1
+                if state.identity is not None:
+                    counters.bytes_done += state.identity.size
+                if state.result is not None or not state.requests:
+                    counters.blobs_done += state.weight
+
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="sizebudget-hash") as readers:
+            self._drain([readers.submit(run, s) for s in todo], counters)
+
+    @staticmethod
+    def _groups(states: list[_PathState]) -> list[list[_PathState]]:
+        """Unresolved paths grouped by known merkle; a path of unknown content is alone."""
+        groups: dict[str, list[_PathState]] = {}
+        for state in states:
+            if state.result is not None:
+                continue
+            key = f"m:{state.merkle}" if state.merkle is not None else f"p:{id(state)}"
+            groups.setdefault(key, []).append(state)
+        return list(groups.values())
+
+    def _measure_groups(
+        self, groups: list[list[_PathState]], pool: ThreadPoolExecutor, counters: _Counters
+    ) -> None:
+        if not groups:
+            return
+        # Two batches per compression thread keep the pool busy while readers hash; the
+        # cap is global so memory stays bounded however many big blobs are read at once.
+        slots = threading.BoundedSemaphore(2 * self.threads + 2)
+
+        def run(group: list[_PathState]) -> None:
+            head = group[0]
+            try:
+                measured, identity = measure_file(
+                    head.path,
+                    self.layout,
+                    executor=pool,
+                    submit_slot=slots.acquire,
+                    release_slot=slots.release,
+                    on_bytes=counters.add_bytes,
+                )
+                if head.merkle is not None and measured.merkle != head.merkle:
+                    raise MeasurementError(
+                        f"blob {head.path}: file changed while being measured "
+                        f"(merkle root {head.merkle} before, {measured.merkle} now)"
+                    )
+            except MeasurementError as error:
+                # Other members of the group are separate files: measure them on their own.
+                head.result = error
+                with counters.lock:
+                    counters.blobs_done += head.weight
+                for other in group[1:]:
+                    run([other])
+                return
+            self.cache.put(measured)
+            with counters.lock:
+                counters.files_measured += 1
+                counters.blobs_compressed += measured.file_size > COMPRESSION_THRESHOLD
+                counters.blobs_done += sum(state.weight for state in group)
+            head.identity = identity
+            head.hashed = True
+            for state in group:
+                state.merkle = measured.merkle
+                state.result = measured
+
+        with ThreadPoolExecutor(self.threads + 1, thread_name_prefix="sizebudget-read") as readers:
+            self._drain([readers.submit(run, g) for g in groups], counters)
+
+    # -- progress and bookkeeping ------------------------------------------------------
+
+    def _drain(self, futures: list[Future[None]], counters: _Counters) -> None:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(
+                pending, timeout=self.progress_interval, return_when=FIRST_COMPLETED
+            )
+            for future in done:
+                future.result()  # a bug, not a measurement error: let it surface
+            self._report(counters, force=False)
+
+    def _report(self, counters: _Counters, *, force: bool) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_report < self.progress_interval:
+            return
+        self._last_report = now
+        with counters.lock:
+            snapshot = (
+                counters.blobs_done,
+                counters.blobs_total,
+                counters.bytes_done,
+                counters.bytes_total,
+            )
+        self.progress(*snapshot)
+
+    @staticmethod
+    def _stats(requests: int, counters: _Counters) -> EngineStats:
+        return EngineStats(
+            requests=requests,
+            cache_hits=counters.cache_hits,
+            stat_index_hits=counters.stat_index_hits,
+            files_hashed=counters.files_hashed,
+            files_measured=counters.files_measured,
+            blobs_compressed=counters.blobs_compressed,
+            bytes_read=counters.bytes_done,
+        )
+
+
+def _check_request(
+    request: BlobRequest, outcome: BlobMeasurement | MeasurementError
+) -> BlobMeasurement | MeasurementError:
+    """The per-request checks that a shared measurement cannot make once for everyone."""
+    if isinstance(outcome, MeasurementError):
+        return outcome
+    try:
+        check_expected_size(request.source, outcome.file_size, request.expected_size)
+        check_expected_merkle(request.source, outcome.merkle, request.expected_merkle)
+    except MeasurementError as error:
+        return error
+    return outcome

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_sizebudget.measure.blob import BlobMeasurement, FileIdentity
+from pytest_sizebudget.measure.cache import BlobCache, StatIndex, params_fingerprint
+
+
+def _measurement(i: int, layout: str = "compact") -> BlobMeasurement:
+    merkle = f"{i:064x}"
+    return BlobMeasurement.from_sizes(merkle, 100_000 + i, 5000 + i, "compact")
+
+
+def test_round_trip_and_sharding(tmp_path: Path) -> None:
+    cache = BlobCache(tmp_path, "compact")
+    m = _measurement(7)
+    assert cache.get(m.merkle) is None
+    cache.put(m)
+    assert cache.get(m.merkle) == m
+    assert cache.get(m.merkle.upper()) == m
+    path = cache.entry_path(m.merkle)
+    assert path.parent.name == m.merkle[:2]
+    assert cache.fingerprint in path.parts
+    assert (cache.hits, cache.misses, cache.rejected) == (2, 1, 0)
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_fingerprint_depends_on_layout() -> None:
+    assert params_fingerprint("compact") != params_fingerprint("deprecated_padded")
+
+
+def test_other_layout_does_not_see_entries(tmp_path: Path) -> None:
+    m = _measurement(1)
+    BlobCache(tmp_path, "compact").put(m)
+    assert BlobCache(tmp_path, "deprecated_padded").get(m.merkle) is None
+
+
+def test_disabled_cache_is_a_no_op(tmp_path: Path) -> None:
+    cache = BlobCache(None, "compact")
+    cache.put(_measurement(1))
+    assert cache.get(_measurement(1).merkle) is None
+    assert not cache.enabled
+    assert not cache.stat_index.enabled
+
+
+def _truncate(raw: bytes) -> bytes:
+    return raw[: len(raw) // 2]
+
+
+def _flip(raw: bytes) -> bytes:
+    # Change a digit inside the result, keeping the JSON valid: only the checksum notices.
+    text = raw.decode()
+    at = text.index('"size_on_disk": ') + len('"size_on_disk": ')
+    digit = text[at]
+    return (text[:at] + ("1" if digit != "1" else "2") + text[at + 1 :]).encode()
+
+
+def _garbage(raw: bytes) -> bytes:
+    return os.urandom(len(raw))
+
+
+def _empty(raw: bytes) -> bytes:
+    return b""
+
+
+def _not_an_object(raw: bytes) -> bytes:
+    return b"[1, 2, 3]"
+
+
+CORRUPTIONS: list[Callable[[bytes], bytes]] = [_truncate, _flip, _garbage, _empty, _not_an_object]
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__.strip("_"))
+def test_corrupt_entry_is_ignored_then_rewritten(
+    tmp_path: Path, corrupt: Callable[[bytes], bytes]
+) -> None:
+    cache = BlobCache(tmp_path, "compact")
+    m = _measurement(3)
+    cache.put(m)
+    path = cache.entry_path(m.merkle)
+    path.write_bytes(corrupt(path.read_bytes()))
+    assert cache.get(m.merkle) is None
+    assert cache.rejected == 1
+    cache.put(m)  # what the engine does after recomputing
+    assert cache.get(m.merkle) == m
+
+
+def test_entry_under_the_wrong_key_is_rejected(tmp_path: Path) -> None:
+    cache = BlobCache(tmp_path, "compact")
+    a, b = _measurement(1), _measurement(2)
+    cache.put(a)
+    target = cache.entry_path(b.merkle)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(cache.entry_path(a.merkle).read_bytes())  # a validly sealed entry
+    assert cache.get(b.merkle) is None
+    assert cache.rejected == 1
+
+
+def test_resealed_entry_with_a_foreign_fingerprint_is_rejected(tmp_path: Path) -> None:
+    from pytest_sizebudget.measure import cache as cache_module
+
+    cache = BlobCache(tmp_path, "compact")
+    m = _measurement(4)
+    body: dict[str, object] = {
+        "kind": "blob",
+        "key": m.merkle,
+        "params": "0" * 16,
+        "result": m.to_dict(),
+    }
+    path = cache.entry_path(m.merkle)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(cache_module._seal(body))
+    assert cache.get(m.merkle) is None
+
+
+def test_unwritable_cache_only_costs_speed(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cache = BlobCache(blocker, "compact")
+    cache.put(_measurement(1))
+    assert cache.get(_measurement(1).merkle) is None
+    assert cache.write_failures == 1
+
+
+def _writer(root: str, start: int, rounds: int) -> None:
+    cache = BlobCache(root, "compact")
+    for r in range(rounds):
+        for i in range(20):
+            cache.put(_measurement(i))
+        identity = FileIdentity(r, 1, 1, start + r, 1)
+        cache.stat_index.record([(Path(f"/src/dir/file-{start + r}"), identity, "a" * 64)])
+
+
+def test_concurrent_writers_never_leave_a_torn_entry(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), n * 1000, 30)) for n in range(2)]
+    for p in procs:
+        p.start()
+    reader = BlobCache(tmp_path, "compact")
+    reads = 0
+    while any(p.is_alive() for p in procs):
+        for i in range(20):
+            reader.get(_measurement(i).merkle)
+            reads += 1
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    # Every entry the reader found (present but possibly mid-replace) was whole.
+    assert reads > 0
+    assert reader.rejected == 0
+    for i in range(20):
+        assert BlobCache(tmp_path, "compact").get(_measurement(i).merkle) == _measurement(i)
+    # The flock-protected merge keeps both writers' stat-index entries.
+    index = StatIndex(tmp_path / "v1" / "stat", racy_seconds=0)
+    for n in range(2):
+        for r in range(30):
+            identity = FileIdentity(r, 1, 1, n * 1000 + r, 1)
+            assert index.lookup(Path(f"/src/dir/file-{n * 1000 + r}"), identity) == "a" * 64
+    leftovers = [p for p in tmp_path.rglob(".tmp-*")]
+    assert leftovers == []
+
+
+def test_stat_index_hit_and_miss(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    blob = src / "blob"
+    blob.write_bytes(b"x")
+    past = time.time() - 100
+    os.utime(blob, (past, past))
+    identity = FileIdentity.of(blob.stat())
+    index = StatIndex(tmp_path / "idx", racy_seconds=0)
+    assert index.lookup(blob, identity) is None
+    index.record([(blob, identity, "b" * 64)])
+    fresh = StatIndex(tmp_path / "idx", racy_seconds=0)
+    assert fresh.lookup(blob, identity) == "b" * 64
+    changed = FileIdentity(
+        identity.size, identity.mtime_ns + 1, identity.ctime_ns, identity.inode, identity.device
+    )
+    assert fresh.lookup(blob, changed) is None
+    # One compact file per source directory.
+    files = list((tmp_path / "idx").rglob("*.json"))
+    assert len(files) == 1
+    assert json.loads(files[0].read_text())["dir"] == str(src)
+
+
+def test_stat_index_skips_racily_clean_files(tmp_path: Path) -> None:
+    blob = tmp_path / "new"
+    blob.write_bytes(b"x")
+    identity = FileIdentity.of(blob.stat())
+    index = StatIndex(tmp_path / "idx", racy_seconds=60)
+    index.record([(blob, identity, "c" * 64)])
+    assert StatIndex(tmp_path / "idx").lookup(blob, identity) is None
+
+
+def test_corrupt_stat_index_is_ignored(tmp_path: Path) -> None:
+    index = StatIndex(tmp_path / "idx", racy_seconds=0)
+    identity = FileIdentity(1, 2, 3, 4, 5)
+    index.record([(Path("/x/y"), identity, "d" * 64)])
+    (shard,) = (tmp_path / "idx").rglob("*.json")
+    shard.write_bytes(shard.read_bytes()[:-5])
+    assert StatIndex(tmp_path / "idx").lookup(Path("/x/y"), identity) is None

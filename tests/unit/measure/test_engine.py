@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+import builtins
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_sizebudget.errors import MeasurementError
+from pytest_sizebudget.measure import blob as blob_module
+from pytest_sizebudget.measure.blob import BlobMeasurement, measure_file
+from pytest_sizebudget.measure.cache import BlobCache
+from pytest_sizebudget.measure.compress import ChunkedSizer
+from pytest_sizebudget.measure.engine import BlobRequest, EngineStats, MeasurementEngine
+from pytest_sizebudget.measure.merkle import merkle_root
+
+RNG = random.Random(42)
+TEXT = b"".join(RNG.choice([b"alpha ", b"beta ", b"gamma\n", b"delta "]) for _ in range(40_000))
+
+
+def _write(directory: Path, name: str, data: bytes) -> Path:
+    path = directory / name
+    path.write_bytes(data)
+    past = time.time() - 60  # old enough for the stat index's racy-clean rule
+    os.utime(path, (past, past))
+    return path
+
+
+@pytest.fixture
+def product(tmp_path: Path) -> dict[str, Path]:
+    src = tmp_path / "src"
+    src.mkdir()
+    return {
+        "text": _write(src, "text", TEXT),
+        "copy": _write(src, "copy", TEXT),  # same content, another path
+        "random": _write(src, "random", RNG.randbytes(300_000)),
+        "zeros": _write(src, "zeros", bytes(200_000)),
+        "small": _write(src, "small", b"hello world"),
+        "same-size": _write(src, "same-size", TEXT[:-1] + b"!"),
+    }
+
+
+class CountingSizer:
+    created = 0
+
+
+@pytest.fixture
+def sizer_calls(monkeypatch: pytest.MonkeyPatch) -> type[CountingSizer]:
+    class Counting(ChunkedSizer):
+        def __init__(self, total_size: int, limit: int | None = None, **kwargs: Any) -> None:
+            CountingSizer.created += 1
+            super().__init__(total_size, limit, **kwargs)
+
+    CountingSizer.created = 0
+    monkeypatch.setattr(blob_module, "ChunkedSizer", Counting)
+    return CountingSizer
+
+
+def test_results_match_single_file_measurement(product: dict[str, Path]) -> None:
+    engine = MeasurementEngine("deprecated_padded", threads=2)
+    requests = [BlobRequest(p) for p in product.values()]
+    got = engine.measure(requests)
+    assert list(got) == requests
+    for request in requests:
+        expected, _ = measure_file(request.source, "deprecated_padded")
+        assert got[request] == expected
+
+
+def test_identical_content_is_compressed_once(
+    product: dict[str, Path], sizer_calls: type[CountingSizer]
+) -> None:
+    engine = MeasurementEngine("compact", threads=2)
+    requests = [
+        BlobRequest(product["text"]),
+        BlobRequest(product["copy"]),
+        BlobRequest(product["text"]),
+    ]
+    got = engine.measure(requests)
+    assert got[requests[0]] == got[requests[1]]
+    assert sizer_calls.created == 1
+    assert engine.last_stats.blobs_compressed == 1
+    # "same-size" shares the size but not the content: hashed, then compressed separately.
+    engine.measure([BlobRequest(product["text"]), BlobRequest(product["same-size"])])
+    assert sizer_calls.created == 3
+
+
+def test_warm_run_reads_no_file(
+    product: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = BlobCache(tmp_path / "cache", "compact", racy_seconds=0)
+    requests = [BlobRequest(p) for p in product.values()]
+    cold = MeasurementEngine("compact", cache=cache, threads=2).measure(requests)
+    with_merkles = [
+        BlobRequest(r.source, expected_merkle=m.merkle)
+        for r, m in cold.items()
+        if isinstance(m, BlobMeasurement)
+    ]
+
+    def no_reads(*args: object, **kwargs: object) -> object:
+        raise AssertionError(f"file opened on a warm run: {args}")
+
+    monkeypatch.setattr(os, "open", no_reads)
+    monkeypatch.setattr(builtins, "open", no_reads)
+    warm_cache = BlobCache(tmp_path / "cache", "compact", racy_seconds=0)
+    engine = MeasurementEngine("compact", cache=warm_cache, threads=2)
+    # Manifests give merkles: answered from the cache without even a stat.
+    warm = engine.measure(with_merkles)
+    assert [m for m in warm.values()] == [cold[BlobRequest(r.source)] for r in with_merkles]
+    assert engine.last_stats.cache_hits == len(with_merkles)
+    assert engine.last_stats.bytes_read == 0
+    # No merkles: the stat index names the content, the cache sizes it; still no reads.
+    again = engine.measure(requests)
+    assert again == cold
+    assert engine.last_stats.stat_index_hits == len(product)
+    assert engine.last_stats.bytes_read == 0
+
+
+def test_verify_mismatch_names_claimed_and_actual_root(product: dict[str, Path]) -> None:
+    claimed = "0" * 64
+    actual = merkle_root(TEXT)
+    request = BlobRequest(product["text"], expected_merkle=claimed, verify=True)
+    got = MeasurementEngine("compact", threads=1).measure([request])[request]
+    assert isinstance(got, MeasurementError)
+    message = str(got)
+    assert str(product["text"]) in message
+    assert claimed in message
+    assert actual in message
+
+
+def test_verify_ignores_a_cached_claim(product: dict[str, Path], tmp_path: Path) -> None:
+    cache = BlobCache(tmp_path / "cache", "compact")
+    zeros, _ = measure_file(product["zeros"], "compact")
+    cache.put(zeros)
+    # The manifest claims text is the zeros blob: trusted without verify, caught with it.
+    trusting = BlobRequest(product["text"], expected_merkle=zeros.merkle)
+    checking = BlobRequest(product["text"], expected_merkle=zeros.merkle, verify=True)
+    got = MeasurementEngine("compact", cache=cache).measure([trusting, checking])
+    assert got[trusting] == zeros
+    assert isinstance(got[checking], MeasurementError)
+
+
+def test_expected_size_mismatch(product: dict[str, Path]) -> None:
+    request = BlobRequest(product["small"], expected_size=12)
+    got = MeasurementEngine("compact").measure([request])[request]
+    assert isinstance(got, MeasurementError)
+    assert "small: file is 11 bytes but 12 bytes were expected" in str(got)
+
+
+def test_bad_inputs_become_per_request_errors(product: dict[str, Path], tmp_path: Path) -> None:
+    missing = BlobRequest(tmp_path / "missing")
+    directory = BlobRequest(tmp_path)
+    good = BlobRequest(product["zeros"])
+    got = MeasurementEngine("compact", threads=2).measure([missing, directory, good])
+    assert isinstance(got[missing], MeasurementError)
+    assert "missing: does not exist" in str(got[missing])
+    assert isinstance(got[directory], MeasurementError)
+    assert "is a directory" in str(got[directory])
+    assert isinstance(got[good], BlobMeasurement)
+
+
+def test_file_vanishing_between_stat_and_read(
+    product: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_measure = blob_module.measure_file
+
+    def vanish_first(path: Path, *args: object, **kwargs: object) -> object:
+        path.unlink()
+        return real_measure(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    from pytest_sizebudget.measure import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "measure_file", vanish_first)
+    request = BlobRequest(product["random"])
+    got = MeasurementEngine("compact").measure([request])[request]
+    assert isinstance(got, MeasurementError)
+    assert f"{product['random']}: does not exist" in str(got)
+
+
+def test_hash_only_uses_the_stat_index(product: dict[str, Path], tmp_path: Path) -> None:
+    cache = BlobCache(tmp_path / "cache", "compact", racy_seconds=0)
+    paths = [*product.values(), tmp_path / "nope"]
+    engine = MeasurementEngine("compact", cache=cache)
+    first = engine.hash_only(paths)
+    assert first[product["small"]] == merkle_root(b"hello world")
+    assert isinstance(first[tmp_path / "nope"], MeasurementError)
+    assert engine.last_stats.files_hashed == len(product)
+    second_engine = MeasurementEngine("compact", cache=BlobCache(tmp_path / "cache", "compact"))
+    second = second_engine.hash_only(product.values())
+    assert second == {p: first[p] for p in product.values()}
+    assert second_engine.last_stats.files_hashed == 0
+    assert second_engine.last_stats.stat_index_hits == len(product)
+
+
+def test_progress_reports_reach_the_totals(product: dict[str, Path]) -> None:
+    calls: list[tuple[int, int, int, int]] = []
+    engine = MeasurementEngine(
+        "compact", threads=2, progress=lambda *a: calls.append(a), progress_interval=0
+    )
+    engine.measure([BlobRequest(p) for p in product.values()])
+    assert calls
+    done, total, bytes_done, bytes_total = calls[-1]
+    assert done == total == len(product)
+    assert bytes_done == bytes_total > 0
+    assert all(c[0] <= c[1] and c[2] <= c[3] for c in calls)
+
+
+def test_cache_layout_must_match() -> None:
+    with pytest.raises(ValueError, match="layout"):
+        MeasurementEngine("compact", cache=BlobCache(None, "deprecated_padded"))
+
+
+def test_request_and_stats_round_trip() -> None:
+    request = BlobRequest(Path("/a/b"), "f" * 64, 3, True)
+    assert BlobRequest.from_dict(request.to_dict()) == request
+    stats = EngineStats(requests=2, bytes_read=5)
+    assert EngineStats.from_dict(stats.to_dict()) == stats
+
+
+def test_measure_package_does_not_import_pytest() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pytest_sizebudget.measure.engine, pytest_sizebudget.measure.cache\n"
+        "bad = sorted(m for m in sys.modules if m == 'pytest' or m.startswith('_pytest'))\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
