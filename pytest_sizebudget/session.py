@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from . import __version__
+from .measure.engine import EngineStats
+from .measuring import add_stats, describe_stats, size_parameters
 from .report.gerrit import render_gerrit
 from .report.json_report import build_json_report, order, render_json
 from .report.model import BudgetResult, FileProblem
@@ -28,6 +30,7 @@ class SizeBudgetSession:
         self.results: dict[str, BudgetResult] = {}
         self.problems: dict[str, FileProblem] = {}
         self.written: list[tuple[str, Path]] = []
+        self.engine_stats = EngineStats()
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -38,6 +41,8 @@ class SizeBudgetSession:
             self.results[report.nodeid] = BudgetResult.from_dict(data["result"])
         if "problem" in data:
             self.problems[report.nodeid] = FileProblem.from_dict(data["problem"])
+        if "engine" in data:
+            self.engine_stats = add_stats(self.engine_stats, EngineStats.from_dict(data["engine"]))
 
     def tool(self) -> dict[str, Any]:
         return {
@@ -45,6 +50,10 @@ class SizeBudgetSession:
             "version": __version__,
             "parameters": {
                 "blob_sizes": [self.settings.display(p) for p in self.settings.blob_sizes],
+                "blobfs_layouts": sorted(
+                    {str(r.parameters.get("blobfs_layout")) for r in self.results.values()}
+                ),
+                **size_parameters(),
             },
         }
 
@@ -72,5 +81,7 @@ class SizeBudgetSession:
         terminalreporter.write_sep("=", "size budgets")
         for line in render_summary(list(self.results.values()), list(self.problems.values())):
             terminalreporter.write_line(line)
+        if any(self.engine_stats.to_dict().values()):
+            terminalreporter.write_line(describe_stats(self.engine_stats))
         for what, path in self.written:
             terminalreporter.write_line(f"{what} written to {self.settings.display(path)}")
