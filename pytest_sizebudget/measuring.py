@@ -25,7 +25,7 @@ from pathlib import Path
 from .errors import MeasurementError
 from .evaluate import SizeRequest
 from .measure.blobfs import CHUNK_RULE_VERSION, Layout
-from .measure.cache import CACHE_FORMAT, BlobCache
+from .measure.cache import CACHE_FORMAT, BlobCache, _read, _seal, _unseal, _write_atomically
 from .measure.compress import ZSTD_LEVEL, libzstd_version
 from .measure.engine import BlobRequest, EngineStats, MeasurementEngine
 
@@ -94,6 +94,62 @@ def default_threads(environ: Mapping[str, str] | None = None) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
+class PackedSizes:
+    """All blob sizes a layout's cache answered, in one file: a warm run reads it instead
+    of thousands of entries.  Sealed like every cache entry (a damaged file is ignored,
+    and the per-blob entries answer), merged under an ``flock`` when written, and only an
+    accelerator: whatever it lacks is looked up in the per-blob cache."""
+
+    def __init__(self, cache: BlobCache) -> None:
+        self.path = (
+            None
+            if cache.root is None
+            else cache.root / f"v{CACHE_FORMAT}" / "packed" / f"{cache.fingerprint}.json"
+        )
+        self.fingerprint = cache.fingerprint
+        self.sizes: dict[str, tuple[int, int]] = self._load()  # merkle -> file, on-disk size
+        self.fresh: dict[str, tuple[int, int]] = {}
+
+    def _load(self) -> dict[str, tuple[int, int]]:
+        raw = None if self.path is None else _read(self.path)
+        body = None if raw is None else _unseal(raw)
+        if body is None or body.get("kind") != "packed" or body.get("params") != self.fingerprint:
+            return {}
+        entries = body.get("entries")
+        if not isinstance(entries, dict):
+            return {}
+        out = {}
+        for merkle, value in entries.items():
+            if (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            ):
+                out[merkle] = (value[0], value[1])
+        return out
+
+    def add(self, merkle: str, file_size: int, size_on_disk: int) -> None:
+        if merkle not in self.sizes:
+            self.sizes[merkle] = self.fresh[merkle] = (file_size, size_on_disk)
+
+    def save(self) -> None:
+        if self.path is None or not self.fresh:
+            return
+        lock = _lock(self.path.with_suffix(".lock"))
+        try:
+            merged = {**self._load(), **self.sizes}
+            body: dict[str, object] = {
+                "kind": "packed",
+                "params": self.fingerprint,
+                "entries": {m: list(v) for m, v in sorted(merged.items())},
+            }
+            _write_atomically(self.path, _seal(body))
+            self.fresh = {}
+        finally:
+            if lock >= 0:
+                os.close(lock)
+
+
 class EngineSizer:
     """Sizes, hashes and verifies blobs with the measurement engine."""
 
@@ -111,6 +167,7 @@ class EngineSizer:
         self.progress = progress
         self.layouts_used: set[str] = set()
         self._engines: dict[str, MeasurementEngine] = {}
+        self._packed: dict[str, PackedSizes] = {}
         self._stats = EngineStats()
         self._taken = EngineStats()
         self._settled = [0, 0]
@@ -183,21 +240,32 @@ class EngineSizer:
             else:
                 todo[r.merkle] = BlobRequest(r.source, r.merkle, r.manifest_size)
         with self._progress(engine, len(todo)):
+            packed = self._packed.get(layout)
+            if packed is None:
+                packed = self._packed[layout] = PackedSizes(engine.cache)
             misses: list[str] = []
             hits = 0
-            for merkle in todo:
-                hit = engine.cache.get(merkle)
-                if hit is None:
-                    misses.append(merkle)
-                    continue
-                answer = _answer(todo[merkle], hit.file_size, hit.size_on_disk)
-                out[merkle] = answer
+            for merkle, request in todo.items():
+                known = packed.sizes.get(merkle)
+                if known is None:
+                    hit = engine.cache.get(merkle)
+                    if hit is None:
+                        misses.append(merkle)
+                        continue
+                    known = (hit.file_size, hit.size_on_disk)
+                    packed.add(merkle, *known)
+                out[merkle] = _answer(request, *known)
                 hits += 1
             self._settle(EngineStats(requests=hits, cache_hits=hits))
             if engine.cache.enabled and fcntl is not None:
                 self._measure_locked(engine, todo, misses, out)
             else:
                 self._measure(engine, [todo[m] for m in misses], out)
+            for merkle in misses:
+                measured = engine.cache.get(merkle) if engine.cache.enabled else None
+                if measured is not None:
+                    packed.add(merkle, measured.file_size, measured.size_on_disk)
+            packed.save()
         return out
 
     def _measure(
@@ -329,7 +397,7 @@ def _lock(path: Path) -> int:
     if fd >= 0:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
+        except (OSError, AttributeError):  # AttributeError: no fcntl on this system
             os.close(fd)
             return -1
     return fd

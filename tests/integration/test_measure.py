@@ -179,6 +179,9 @@ def test_corrupted_cache_entries_are_recomputed(
     pytester.runpytest("--sizebudget", "--sizebudget-cache-dir=c", "--sizebudget-json=a.json")
     entries = list((pytester.path / "c").rglob("blobs/**/*.json"))
     assert len(entries) == 2
+    packed = list((pytester.path / "c").rglob("packed/*.json"))
+    assert len(packed) == 1
+    packed[0].write_bytes(packed[0].read_bytes().replace(b"8192", b"4096"))  # checksum breaks
     entries[0].write_bytes(entries[0].read_bytes()[:20])  # truncated
     raw = entries[1].read_text()
     entries[1].write_text(raw.replace('"size_on_disk": 8192', '"size_on_disk": 4096'))
