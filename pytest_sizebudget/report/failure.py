@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pytest_sizebudget.accounting import BlobCharge, PackageCharge
 from pytest_sizebudget.units import describe, format_bytes
 
+from .diff import render_changes
 from .model import BudgetResult
 
 _KIND_TITLE = {"package_set": "Package set", "resource": "Resource budget"}
@@ -28,12 +29,26 @@ def render_failure(result: BudgetResult, top_n: int = 10) -> str:
         lines.extend(result.error.splitlines())
         return "\n".join(lines)
     used, budget = result.used_bytes or 0, result.budget_bytes
-    lines.append(f"{title(result)} is over budget by {describe(used - budget)}")
+    if result.over_budget:
+        lines.append(f"{title(result)} is over budget by {describe(used - budget)}")
+    if result.creep_exceeded:
+        lines.append(_creep_headline(result))
     lines.extend(_numbers(result))
     lines.append(f"  file          {where}")
     lines.append("")
+    if result.diff is not None and result.creep_exceeded:
+        lines.extend(render_changes(result.diff, top_n))
+        lines.append("")
     lines.extend(render_breakdown(result.packages, top_n, result.fixed_bytes))
     return "\n".join(lines)
+
+
+def _creep_headline(result: BudgetResult) -> str:
+    delta = result.delta_bytes or 0
+    return (
+        f"{title(result)} grew by {describe(delta)} since the baseline, over its creep budget "
+        f"of {describe(result.creep_budget_bytes)} by {describe(delta - result.creep_budget_bytes)}"
+    )
 
 
 def _numbers(result: BudgetResult) -> list[str]:
@@ -41,9 +56,16 @@ def _numbers(result: BudgetResult) -> list[str]:
     rows = [
         ("used", describe(used, budget)),
         ("budget", describe(budget, used)),
-        ("over by", describe(used - budget)),
     ]
-    if result.creep_budget_bytes:
+    if used > budget:
+        rows.append(("over by", describe(used - budget)))
+    else:
+        rows.append(("remaining", describe(budget - used)))
+    if result.baseline_used_bytes is not None:
+        rows.append(("baseline", describe(result.baseline_used_bytes, used)))
+    if result.delta_bytes is not None:
+        rows.append(("delta", f"{result.delta_bytes:+,} B"))
+    if result.creep_budget_bytes or result.delta_bytes is not None:
         rows.append(("creep budget", describe(result.creep_budget_bytes)))
     params = ", ".join(f"{k}: {v}" for k, v in sorted(result.parameters.items()))
     if params:
