@@ -179,7 +179,7 @@
     if (b.error) { s.appendChild(el("pre", {}, b.error)); }
     s.appendChild(treemap(b));
     if (b.diff && b.diff.length) {
-      var d = el("details", { open: "" }); d.appendChild(el("summary", {}, b.diff.length + " blob changes since the baseline"));
+      var d = el("details", { open: "" }); d.appendChild(el("summary", {}, b.diff.length + (b.diff.length === 1 ? " blob change" : " blob changes") + " since the baseline"));
       d.appendChild(table("diff", ["Change", "Package", "Path", "Merkle", "Charged", "Delta"], b.diff.map(function (c) {
         var m = c.kind === "updated" && c.old_merkle !== c.new_merkle ? c.old_merkle.slice(0, 6) + " → " + c.new_merkle.slice(0, 6) : (c.new_merkle || c.old_merkle).slice(0, 12);
         return { search: c.package + " " + c.path + " " + (c.new_merkle || "") + " " + (c.old_merkle || ""),
@@ -196,7 +196,7 @@
             num(bl.share, bl.excluded_by ? "→ " + bl.excluded_by : String(bl.share)), num(bl.charged)] });
       });
     });
-    var det = el("details", {}); det.appendChild(el("summary", {}, rows.length + " blobs in " + b.packages.length + " packages"));
+    var det = el("details", {}); det.appendChild(el("summary", {}, rows.length + " blobs in " + b.packages.length + (b.packages.length === 1 ? " package" : " packages")));
     det.appendChild(table("blobs", ["Package", "Path", "Merkle", "Size", "Shared by", "Charged"], rows));
     s.appendChild(det);
     app.appendChild(s);
