@@ -92,9 +92,9 @@ def explain(op: str, left: object, right: object, top_n: int = 10) -> list[str] 
         lines.append(f"over by {describe(used - limit)}")
     else:
         lines.append(f"under by {describe(limit - used)}")
-    params = ", ".join(f"{k}: {v}" for k, v in sorted(usage.result.parameters.items()))
-    lines.append(f"accounting {params}")
     lines.extend(render_breakdown(usage.result.packages, top_n, usage.result.fixed_bytes))
+    params = ", ".join(f"{k}: {v}" for k, v in sorted(usage.result.parameters.items()))
+    lines.append(f"accounting: {params}")
     return lines
 
 
