@@ -14,7 +14,7 @@ import pytest
 
 from . import __version__
 from .report.baseline import Baseline, BaselineError, load_baseline
-from .report.gerrit import render_gerrit
+from .report.gerrit import name_clashes, render_gerrit
 from .report.html import render_html
 from .report.json_report import build_json_report, order, render_json
 from .report.model import BudgetResult, FileProblem
@@ -30,6 +30,7 @@ class SizeBudgetSession:
         self.results: dict[str, BudgetResult] = {}
         self.problems: dict[str, FileProblem] = {}
         self.written: list[tuple[str, Path]] = []
+        self.warnings: list[str] = []
         self.baseline: Baseline | None = None
 
     def load_baseline(self) -> None:
@@ -86,6 +87,7 @@ class SizeBudgetSession:
             self._write("HTML report", self.settings.html_path, html)
         if self.settings.gerrit_path is not None:
             self._write("Gerrit size report", self.settings.gerrit_path, render_gerrit(results))
+            self.warnings.extend(name_clashes(results))
 
     def _write(self, what: str, path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,3 +110,5 @@ class SizeBudgetSession:
             terminalreporter.write_line(line)
         for what, path in self.written:
             terminalreporter.write_line(f"{what} written to {self.settings.display(path)}")
+        for warning in self.warnings:
+            terminalreporter.write_line(f"WARNING: {warning}", yellow=True)
