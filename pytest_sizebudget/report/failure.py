@@ -36,7 +36,7 @@ def render_failure(result: BudgetResult, top_n: int = 10) -> str:
     lines.extend(_numbers(result))
     lines.append(f"  file          {where}")
     lines.append("")
-    if result.diff is not None and result.creep_exceeded:
+    if result.diff:  # with a baseline: what changed, for creep and absolute failures alike
         lines.extend(render_changes(result.diff, top_n))
         lines.append("")
     lines.extend(render_breakdown(result.packages, top_n, result.fixed_bytes))
