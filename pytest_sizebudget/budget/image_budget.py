@@ -90,4 +90,4 @@ def _percent(r: FieldReader, entry: Mapping[str, Any], path: KeyPath, key: str) 
     if not math.isfinite(value) or not 0 <= value <= 100:
         r.error((*path, key), f"must be a percentage between 0 and 100, got {value!r}")
         return None
-    return float(value)
+    return value
