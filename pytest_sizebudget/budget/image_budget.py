@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_sizebudget.errors import kind_of
 from pytest_sizebudget.images.model import COMPRESSIONS, FORMATS
 
-from .fields import FieldReader, KeyPath, dotted, kind_of
+from .fields import FieldReader, KeyPath, dotted
 from .model import Budget, FileRef
 
 AUTO = "auto"
