@@ -21,6 +21,7 @@ from .budget.model import BudgetFile
 from .budget.parse import load_budget_file
 from .errors import SizeBudgetError
 from .evaluate import BudgetEvaluator, _check_total
+from .image_check import warning_text
 from .keys import ITEM_REPORT, SETTINGS
 from .report.baseline import Baseline, BaselineParameterWarning, compare, parameter_differences
 from .report.failure import render_failure
@@ -34,6 +35,13 @@ _LINE = pytest.StashKey[int]()
 
 class BudgetCheckFailed(SizeBudgetError):
     """A budget is over or could not be checked; the message is the whole failure text."""
+
+
+class SizeBudgetWarning(pytest.PytestWarning):
+    """A budget passes but is close to its limit (an image budget above its ``warn_at``).
+
+    Turn it into a failure with ``-W error::pytest_sizebudget.plugin.SizeBudgetWarning``.
+    """
 
 
 class BudgetFileCollector(pytest.File):
@@ -64,7 +72,7 @@ class BudgetItem(pytest.Function):
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
-        if isinstance(excinfo.value, SizeBudgetError):
+        if isinstance(excinfo.value, SizeBudgetError | SizeBudgetWarning):  # -W error::...
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
@@ -84,6 +92,12 @@ def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
         if not result.passed:
             top_n = request.config.stash[SETTINGS].top_n
             raise BudgetCheckFailed(render_failure(result, top_n))
+        warning = warning_text(result)
+        if warning is not None:
+            # Attributed to the budget's line, which the warnings summary then shows.
+            warnings.warn_explicit(
+                SizeBudgetWarning(warning), None, str(request.node.path), result.line
+            )
 
     return check
 
@@ -102,6 +116,8 @@ def _record(request: pytest.FixtureRequest, result: BudgetResult) -> None:
             )
         if result.delta_bytes is not None:
             node.user_properties.append(("sizebudget.delta_bytes", result.delta_bytes))
+        if result.reserve_bytes:
+            node.user_properties.append(("sizebudget.reserve_bytes", result.reserve_bytes))
 
 
 def _warn_parameters(

@@ -21,7 +21,7 @@ from .json_report import SCHEMA_VERSION
 from .model import MATCHED, NEW, BudgetResult
 
 # Parameters that say what the numbers mean but do not change them.
-_NOT_SIZE_DETERMINING = frozenset({"blob_sizes"})
+_NOT_SIZE_DETERMINING = frozenset({"blob_sizes", "images", "warn_at"})
 
 
 class BaselineParameterWarning(UserWarning):

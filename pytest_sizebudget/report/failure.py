@@ -8,9 +8,10 @@ from pytest_sizebudget.accounting import BlobCharge, PackageCharge
 from pytest_sizebudget.units import describe, format_bytes
 
 from .diff import render_changes
+from .image_failure import image_numbers
 from .model import BudgetResult
 
-_KIND_TITLE = {"package_set": "Package set", "resource": "Resource budget"}
+_KIND_TITLE = {"package_set": "Package set", "resource": "Resource budget", "image": "Image budget"}
 
 
 def title(result: BudgetResult) -> str:
@@ -27,6 +28,17 @@ def render_failure(result: BudgetResult, top_n: int = 10) -> str:
         lines.append(f"  file    {where}")
         lines.append("")
         lines.extend(result.error.splitlines())
+        return "\n".join(lines)
+    if result.kind == "image":
+        if result.over_budget:
+            over = describe(result.over_by or 0)
+            lines.append(f"{title(result)} does not fit its partition: over by {over}")
+        if result.creep_exceeded:
+            lines.append(_creep_headline(result))
+            lines.append(f"  baseline      {describe(result.baseline_used_bytes or 0)}")
+            lines.append(f"  delta         {result.delta_bytes or 0:+,} B")
+        lines.extend(image_numbers(result))
+        lines.append(f"  file          {where}")
         return "\n".join(lines)
     used, budget = result.used_bytes or 0, result.budget_bytes
     if result.over_budget:

@@ -39,21 +39,25 @@ class BudgetResult:
     baseline_used_bytes: int | None = None
     delta_bytes: int | None = None
     diff: tuple[BlobChange, ...] | None = None
+    # Space the budget must keep free besides used_bytes (an image partition's AVB reserve).
+    reserve_bytes: int = 0
 
     @property
     def passed(self) -> bool:
         return (
             self.error is None
             and self.used_bytes is not None
-            and (self.used_bytes <= self.budget_bytes)
+            and (self.used_bytes + self.reserve_bytes <= self.budget_bytes)
             and not self.creep_exceeded
         )
 
     @property
     def over_budget(self) -> bool:
-        """Measured and over its absolute budget."""
-        return self.error is None and self.used_bytes is not None and (
-            self.used_bytes > self.budget_bytes
+        """Measured and over its absolute budget (counting any reserve it must keep free)."""
+        return (
+            self.error is None
+            and self.used_bytes is not None
+            and (self.used_bytes + self.reserve_bytes > self.budget_bytes)
         )
 
     @property
@@ -67,7 +71,9 @@ class BudgetResult:
 
     @property
     def over_by(self) -> int | None:
-        return None if self.used_bytes is None else self.used_bytes - self.budget_bytes
+        if self.used_bytes is None:
+            return None
+        return self.used_bytes + self.reserve_bytes - self.budget_bytes
 
     def with_error(self, error: str) -> BudgetResult:
         return replace(self, error=error)
@@ -88,6 +94,8 @@ class BudgetResult:
             "fixed_bytes": self.fixed_bytes,
             "parameters": dict(self.parameters),
             "packages": [_package_dict(p) for p in self.packages],
+            # Only where a budget has one, so other kinds' entries keep their shape.
+            **({"reserve_bytes": self.reserve_bytes} if self.reserve_bytes else {}),
             **self.extra,
             **self._baseline_dict(),
         }
@@ -125,6 +133,7 @@ class BudgetResult:
             "delta_bytes",
             "creep_exceeded",
             "diff",
+            "reserve_bytes",
         }
         diff = d.get("diff")
         return cls(
@@ -141,6 +150,7 @@ class BudgetResult:
             fixed_bytes=d["fixed_bytes"],
             parameters=dict(d["parameters"]),
             packages=tuple(_package_from(p) for p in d["packages"]),
+            reserve_bytes=d.get("reserve_bytes", 0),
             extra={k: v for k, v in d.items() if k not in known},
             baseline=d.get("baseline"),
             baseline_used_bytes=d.get("baseline_used_bytes"),
