@@ -10,6 +10,7 @@ files' budgets still run and reach the reports.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from .budget.model import BudgetFile
 from .budget.parse import load_budget_file
 from .errors import SizeBudgetError
 from .evaluate import BudgetEvaluator, _check_total
+from .image_check import warning_text
 from .keys import ITEM_REPORT, SETTINGS
+from .report.baseline import Baseline, BaselineParameterWarning, compare, parameter_differences
 from .report.failure import render_failure
 from .report.model import BudgetResult, FileProblem
 
@@ -32,6 +35,13 @@ _LINE = pytest.StashKey[int]()
 
 class BudgetCheckFailed(SizeBudgetError):
     """A budget is over or could not be checked; the message is the whole failure text."""
+
+
+class SizeBudgetWarning(pytest.PytestWarning):
+    """A budget passes but is close to its limit (an image budget above its ``warn_at``).
+
+    Turn it into a failure with ``-W error::pytest_sizebudget.plugin.SizeBudgetWarning``.
+    """
 
 
 class BudgetFileCollector(pytest.File):
@@ -62,15 +72,22 @@ class BudgetItem(pytest.Function):
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
-        if isinstance(excinfo.value, SizeBudgetError):
+        if isinstance(excinfo.value, SizeBudgetError | SizeBudgetWarning):  # -W error::...
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
 
 def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
-    def check(request: pytest.FixtureRequest, sizebudget_evaluator: BudgetEvaluator) -> None:
+    def check(
+        request: pytest.FixtureRequest,
+        sizebudget_evaluator: BudgetEvaluator,
+        sizebudget_baseline: Baseline | None,
+    ) -> None:
         __tracebackhide__ = True
         result = sizebudget_evaluator.result(bf, key)
+        if sizebudget_baseline is not None:
+            result = compare(result, sizebudget_baseline)
+            _warn_parameters(request, sizebudget_baseline, result)
         _record(request, result)
         take_stats = getattr(sizebudget_evaluator.sizer, "take_stats", None)
         if callable(take_stats):
@@ -82,6 +99,12 @@ def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
         if not result.passed:
             top_n = request.config.stash[SETTINGS].top_n
             raise BudgetCheckFailed(render_failure(result, top_n))
+        warning = warning_text(result)
+        if warning is not None:
+            # Attributed to the budget's line, which the warnings summary then shows.
+            warnings.warn_explicit(
+                SizeBudgetWarning(warning), None, str(request.node.path), result.line
+            )
 
     return check
 
@@ -94,6 +117,31 @@ def _record(request: pytest.FixtureRequest, result: BudgetResult) -> None:
             node.user_properties.append(("sizebudget.used_bytes", result.used_bytes))
         node.user_properties.append(("sizebudget.budget_bytes", result.budget_bytes))
         node.user_properties.append(("sizebudget.creep_budget_bytes", result.creep_budget_bytes))
+        if result.baseline_used_bytes is not None:
+            node.user_properties.append(
+                ("sizebudget.baseline_used_bytes", result.baseline_used_bytes)
+            )
+        if result.delta_bytes is not None:
+            node.user_properties.append(("sizebudget.delta_bytes", result.delta_bytes))
+        if result.reserve_bytes:
+            node.user_properties.append(("sizebudget.reserve_bytes", result.reserve_bytes))
+
+
+def _warn_parameters(
+    request: pytest.FixtureRequest, baseline: Baseline, result: BudgetResult
+) -> None:
+    from .session import SizeBudgetSession  # the run's tool parameters, as the report has them
+
+    tool = SizeBudgetSession(request.config.stash[SETTINGS]).tool().get("parameters", {})
+    differ = parameter_differences(baseline, result, tool)
+    if differ:
+        warnings.warn(
+            BaselineParameterWarning(
+                f"baseline {baseline.display} was measured with different size-determining "
+                f"parameters than budget {result.name!r}: {'; '.join(differ)}"
+            ),
+            stacklevel=1,
+        )
 
 
 def _problem_check(problem: FileProblem) -> Callable[..., None]:
