@@ -230,18 +230,25 @@ def test_bad_blob_files_are_named_and_other_budgets_pass(
     (pt_product.root / "src" / "gone" / "bin" / "gone").unlink()
     resized = write_package(pt_product.root, "resized", {"bin/grew": ONE_BYTE})
     (pt_product.root / "src" / "resized" / "bin" / "grew").write_bytes(b"xy")
+    folder = write_package(pt_product.root, "folder", {"bin/folder": b"abc"})
+    (pt_product.root / "src" / "folder" / "bin" / "folder").unlink()
+    (pt_product.root / "src" / "folder" / "bin" / "folder").mkdir()
     good = write_package(pt_product.root, "good", {"bin/ok": ONE_BYTE + b"ok"})
     pt_product.budget_file(
         {
             "package_set_budgets": [
                 {"name": "Gone", "budget_bytes": 100_000, "packages": [gone]},
                 {"name": "Resized", "budget_bytes": 100_000, "packages": [resized]},
+                {"name": "Folder", "budget_bytes": 100_000, "packages": [folder]},
                 {"name": "Good", "budget_bytes": 8192, "packages": [good]},
             ],
         }
     )
     result = pytester.runpytest("--sizebudget")
-    result.assert_outcomes(passed=1, failed=2)
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        ["*path 'bin/folder' merkle *: blob *src/folder/bin/folder: is a directory, not a blob file"]
+    )
     result.stdout.fnmatch_lines(
         [
             "*package 'gone' (obj/gone/package_manifest.json) path 'bin/gone' merkle "
