@@ -112,3 +112,32 @@ def test_html_report_renders_treemaps_in_chromium(
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(data) > 10_000
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
+def test_merged_meta_far_allowance_has_its_own_tile(
+    pytester: pytest.Pytester, pt_product: Product, tmp_path: Path
+) -> None:
+    from tests.conftest import fake_merkle
+
+    a = fake_merkle("A")
+    p = pt_product.manifest("system_image", [("data/static_packages", a)])
+    pt_product.budget_file(
+        {
+            "blob_sizes": [pt_product.blobs_json({a: 8192})],
+            "package_set_budgets": [
+                {"name": "System", "budget_bytes": "1 MiB", "merge": True, "packages": [p]},
+            ],
+        }
+    )
+    pytester.runpytest("--sizebudget", "--sizebudget-html=r.html").assert_outcomes(passed=1)
+    parsed = Rects()
+    parsed.feed(chromium(tmp_path, "--dump-dom", (pytester.path / "r.html").as_uri()).stdout)
+    assert parsed.rendered
+
+    def area(cls: str) -> float:
+        (rect,) = [r for s, r in parsed.rects if s == "System" and r.get("class") == cls]
+        return float(rect["width"] or 0) * float(rect["height"] or 0)
+
+    # used = 32,768 fixed + 8,192 for the one blob: the fixed tile is four times the package.
+    assert area("fixed") == pytest.approx(4 * area("package"), rel=0.02)

@@ -68,8 +68,22 @@
     var svg = sv("svg", { "class": "treemap", viewBox: "0 0 " + W + " " + H, role: "img",
       "aria-label": "Treemap of " + b.name });
     var pkgs = b.packages.map(function (p) { return { value: p.charged, p: p }; });
+    // A merged set's fixed meta.far allowance is part of "used": give it its own tile.
+    if (b.fixed > 0) { pkgs.push({ value: b.fixed, fixed: true }); }
     var hasBaseline = b.baseline === "matched";
     squarify(pkgs, 0, 0, W, H).forEach(function (pc) {
+      if (pc.item.fixed) {
+        var fr = sv("rect", { "class": "fixed", x: pc.x.toFixed(2), y: pc.y.toFixed(2),
+          width: pc.w.toFixed(2), height: pc.h.toFixed(2), fill: "#cfd8dc" });
+        var ft = sv("title", {});
+        ft.textContent = "merged meta.far (fixed allowance): " + fmt(b.fixed);
+        fr.appendChild(ft); svg.appendChild(fr);
+        if (pc.w > 60 && pc.h > 14) {
+          var fx = sv("text", { x: (pc.x + 4).toFixed(2), y: (pc.y + 13).toFixed(2) });
+          fx.textContent = "merged meta.far (fixed)"; svg.appendChild(fx);
+        }
+        return;
+      }
       var p = pc.item.p, g = sv("g", { "class": "package-group", "data-package": p.name });
       var pad = 3, lab = pc.h > 30 && pc.w > 40 ? 14 : 0;
       var blobs = p.blobs.filter(function (bl) { return bl.charged > 0; })
