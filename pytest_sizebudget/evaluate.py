@@ -23,6 +23,7 @@ from .packages.blob_sizes import BlobSizeStore
 from .packages.directory import Hasher, load_directory
 from .packages.manifest import load_manifest
 from .packages.model import Package
+from .product import evaluate_systems
 from .report.model import BudgetResult, FileProblem
 
 
@@ -123,6 +124,7 @@ class BudgetEvaluator:
         base = {b.key: self._base(bf, b) for b in bf.budgets}
         total_problem = _check_total(bf)
         results = self._evaluate_packages(bf, base)
+        results = {**results, **evaluate_systems(self, bf, base)}  # product, update budgets
         return FileEvaluation(results, total_problem)
 
     def _evaluate_packages(
@@ -260,7 +262,8 @@ def _check_total(bf: BudgetFile) -> FileProblem | None:
     if bf.total is None:
         return None
     total = bf.total.total_bytes
-    budgets = sum(b.budget_bytes for b in bf.budgets)
+    # Product and update budgets bound whole systems; they are not shares of this total.
+    budgets = sum(b.budget_bytes for b in bf.budgets if b.kind not in ("product", "update"))
     if budgets == total:
         return None
     return FileProblem(

@@ -9,7 +9,12 @@ from pytest_sizebudget.units import describe, format_bytes
 
 from .model import BudgetResult
 
-_KIND_TITLE = {"package_set": "Package set", "resource": "Resource budget"}
+_KIND_TITLE = {
+    "package_set": "Package set",
+    "resource": "Resource budget",
+    "product": "Product",
+    "update": "Update",
+}
 
 
 def title(result: BudgetResult) -> str:
@@ -27,6 +32,10 @@ def render_failure(result: BudgetResult, top_n: int = 10) -> str:
         lines.append("")
         lines.extend(result.error.splitlines())
         return "\n".join(lines)
+    if result.kind == "update":
+        from .update_failure import render_update_failure
+
+        return render_update_failure(result, top_n)
     used, budget = result.used_bytes or 0, result.budget_bytes
     lines.append(f"{title(result)} is over budget by {describe(used - budget)}")
     lines.extend(_numbers(result))

@@ -35,7 +35,7 @@ def build_json_report(
             "passed": sum(1 for r in ordered if r.passed),
             "over_budget": len(over),
             "errors": sum(1 for r in ordered if r.error is not None),
-            "bytes_over": sum((r.over_by or 0) for r in over),
+            "bytes_over": sum(max(r.over_by or 0, 0) for r in over),
         },
     }
 

@@ -35,6 +35,8 @@ class BudgetResult:
             self.error is None
             and self.used_bytes is not None
             and (self.used_bytes <= self.budget_bytes)
+            # Kinds with further limits (an update's download) name those they exceed.
+            and not self.extra.get("failed_checks")
         )
 
     @property
