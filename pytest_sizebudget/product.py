@@ -80,6 +80,14 @@ def _give(given: dict[str, int], merkle: str, size: int, where: str) -> None:
         )
 
 
+def _read(path: Path, display: str) -> Any:
+    """JSON of an input file; errors name it as the reports do."""
+    try:
+        return _read_json(path)
+    except InputError as exc:
+        raise InputError(str(exc).replace(str(path), display, 1)) from None
+
+
 def load_images_manifest(path: Path, display: str) -> tuple[tuple[Package, ...], dict[str, int]]:
     """Packages and ``used_space_in_blobfs`` of the blobfs/fxfs image of an images.json.
 
@@ -87,7 +95,7 @@ def load_images_manifest(path: Path, display: str) -> tuple[tuple[Package, ...],
     holds them under ``images``.  The first image whose ``contents`` has ``packages`` is
     read (blobfs, fxfs or sparse fxfs; the others hold no packages).
     """
-    data = _read_json(path)
+    data = _read(path, display)
     images = data.get("images") if isinstance(data, dict) else data
     if not isinstance(images, list):
         raise InputError(
@@ -148,7 +156,7 @@ def load_report(
     Without ``names``, every budget except update budgets is read; a package listed by
     several budgets is one package (its blobs are merged by path and merkle).
     """
-    data = _read_json(path)
+    data = _read(path, display)
     budgets = data.get("budgets") if isinstance(data, dict) else None
     if not isinstance(budgets, list) or not all(isinstance(b, dict) for b in budgets):
         raise InputError(f"{display}: not a pytest-sizebudget JSON report (no 'budgets' list)")
@@ -202,7 +210,7 @@ def load_report(
 
 def load_compressed_sizes(path: Path, display: str) -> dict[str, int]:
     """``compressed_file_size`` by merkle from a blobs.json (the stored data size)."""
-    data = _read_json(path)
+    data = _read(path, display)
     out: dict[str, int] = {}
     if not isinstance(data, list):
         return out  # load_blobs_json reports the shape error
@@ -492,7 +500,9 @@ class _Loader:
     def system(self, label: str, spec: SystemSpec) -> System:
         if spec.form == "packages":
             packages = tuple(self.package(ref) for ref in spec.files)
-            return System(label, f"{spec.key}.packages", packages)
+            shown = ", ".join(p.origin for p in packages[:3])
+            more = f" and {len(packages) - 3} more" if len(packages) > 3 else ""
+            return System(label, f"packages {shown}{more}", packages)
         ref = spec.files[0]
         shown = self.ev.display(ref.path)
         try:
