@@ -294,12 +294,12 @@ def size_systems(
                     f"blob {merkle} is {size} bytes on disk in {s.description} but {listed} "
                     f"in {index.origin[merkle]} (different blobfs layouts?)"
                 )
-    sources: dict[str, BlobEntry] = {}
+    sources: dict[str, tuple[Path, int | None]] = {}
     for s in systems:
         for p in s.packages:
             for b in p.blobs:
                 if b.source is not None:
-                    sources.setdefault(b.merkle, b)
+                    sources.setdefault(b.merkle, (b.source, b.size))
                 if b.merkle not in table.on_disk:
                     listed = index.get(b.merkle)
                     if listed is not None:
@@ -316,7 +316,7 @@ def size_systems(
         and m in sources
     )
     requests = {
-        m: BlobRequest(sources[m].source, expected_merkle=m, expected_size=sources[m].size)  # type: ignore[arg-type]
+        m: BlobRequest(sources[m][0], expected_merkle=m, expected_size=sources[m][1])
         for m in to_measure
     }
     answers: Mapping[BlobRequest, BlobMeasurement | MeasurementError] = {}
