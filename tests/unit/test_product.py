@@ -449,3 +449,19 @@ def test_product_entry_parses_with_budget_and_inputs(tmp_path: Path) -> None:
     assert [f.raw for f in update.target.blob_sizes] == ["b2.json"]
     assert update.slots == 1
     assert update.download_budget_bytes is None
+
+
+def test_sizes_stated_twice_differently_are_an_error(product: Product) -> None:
+    v1 = images_json(product, "v1/images.json", {"system": [("meta/", M0)]})
+    write_json(product.root / "blobs.json", [{"merkle": M0, "size": 16384}])
+    results = evaluate(
+        product,
+        {
+            "blob_sizes": "blobs.json",
+            "product_budgets": [{"name": "p", "max_contents_bytes": 1, "images_manifest": v1}],
+        },
+    )
+    assert results["p"].error == (
+        f"blob {M0} is 8192 bytes on disk in images manifest v1/images.json but 16384 in "
+        "blobs.json[0] (different blobfs layouts?)"
+    )
