@@ -9,6 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def kind_of(value: object) -> str:
+    """How an error message names the kind of a JSON value that was not what it should be."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 class SizeBudgetError(Exception):
     """Base class of every error the plugin reports as a user error (no traceback)."""
 

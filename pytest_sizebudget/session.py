@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from . import __version__
-from .report.gerrit import render_gerrit
+from .report.gerrit import name_clashes, render_gerrit
 from .report.json_report import build_json_report, order, render_json
 from .report.model import BudgetResult, FileProblem
 from .report.summary import render_summary
@@ -28,6 +28,7 @@ class SizeBudgetSession:
         self.results: dict[str, BudgetResult] = {}
         self.problems: dict[str, FileProblem] = {}
         self.written: list[tuple[str, Path]] = []
+        self.warnings: list[str] = []
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -57,6 +58,7 @@ class SizeBudgetSession:
             self._write("JSON report", self.settings.json_path, render_json(report))
         if self.settings.gerrit_path is not None:
             self._write("Gerrit size report", self.settings.gerrit_path, render_gerrit(results))
+            self.warnings.extend(name_clashes(results))
 
     def _write(self, what: str, path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,3 +76,5 @@ class SizeBudgetSession:
             terminalreporter.write_line(line)
         for what, path in self.written:
             terminalreporter.write_line(f"{what} written to {self.settings.display(path)}")
+        for warning in self.warnings:
+            terminalreporter.write_line(f"WARNING: {warning}", yellow=True)

@@ -17,6 +17,8 @@ import difflib
 import re
 from fractions import Fraction
 
+from pytest_sizebudget.errors import kind_of
+
 UNITS: dict[str, int] = {
     "B": 1,
     "kB": 1000,
@@ -52,7 +54,7 @@ def parse_size(value: object) -> int:
     if isinstance(value, str):
         return _parse_size_string(value)
     raise SizeSyntaxError(
-        f'expected a size (integer bytes or a string such as "12 MiB"), got {_kind(value)}'
+        f'expected a size (integer bytes or a string such as "12 MiB"), got {kind_of(value)}'
     )
 
 
@@ -86,16 +88,6 @@ def _closest_unit(unit: str) -> str | None:
             return known
     close = difflib.get_close_matches(unit, list(UNITS), n=1)
     return close[0] if close else None
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def format_bytes(n: int) -> str:

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pytest_sizebudget.errors import BudgetFileError, BudgetFileErrors
+from pytest_sizebudget.errors import BudgetFileError, BudgetFileErrors, kind_of
 from pytest_sizebudget.units import SizeSyntaxError, parse_size
 
 from .json5_source import Json5Document
@@ -21,24 +21,6 @@ def dotted(path: KeyPath) -> str:
     for step in path:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
     return out
-
-
-def kind_of(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 class FieldReader:

@@ -25,5 +25,19 @@ def gerrit_report(results: Sequence[BudgetResult]) -> dict[str, int | str]:
     return dict(sorted(out.items()))
 
 
+def name_clashes(results: Sequence[BudgetResult]) -> list[str]:
+    """Budget names shared by several files: the Gerrit format, keyed by name, holds one."""
+    files: dict[str, list[str]] = {}
+    for r in results:
+        if r.used_bytes is not None:
+            files.setdefault(r.name, []).append(r.file)
+    return [
+        f"budget name {name!r} is used in {', '.join(sorted(where))}; the Gerrit report is "
+        f"keyed by name and holds only the last of them ({sorted(where)[-1]})"
+        for name, where in sorted(files.items())
+        if len(where) > 1
+    ]
+
+
 def render_gerrit(results: Sequence[BudgetResult]) -> str:
     return json.dumps(gerrit_report(results), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

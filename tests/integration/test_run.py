@@ -179,3 +179,22 @@ def test_junit_properties_and_switch(pytester: pytest.Pytester, pt_product: Prod
     pytester.makeini("[pytest]\nsizebudget_junit_properties = false\n")
     pytester.runpytest("--sizebudget", "--junitxml=j2.xml")
     assert not list(ET.parse(pytester.path / "j2.xml").getroot().iter("property"))
+
+
+def test_gerrit_name_clash_across_files_is_reported(
+    pytester: pytest.Pytester, pt_product: Product
+) -> None:
+    p = pt_product.manifest("p", [("bin/a", A)])
+    sizes = pt_product.blobs_json({A: 8192})
+    for f in ("a", "b"):
+        pt_product.budget_file(
+            {"blob_sizes": [sizes],
+             "package_set_budgets": [{"name": "Same", "budget_bytes": "1 MiB", "packages": [p]}]},
+            f"{f}.sizebudget.json5",
+        )
+    result = pytester.runpytest("--sizebudget", "--sizebudget-gerrit=g.json")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([
+        "WARNING: budget name 'Same' is used in a.sizebudget.json5, b.sizebudget.json5; the "
+        "Gerrit report is keyed by name and holds only the last of them (b.sizebudget.json5)",
+    ])
