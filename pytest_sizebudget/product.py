@@ -527,9 +527,33 @@ class _Loader:
         return index, compressed
 
 
+@runtime_checkable
+class EngineProvider(Protocol):
+    """A sizer that owns a ``MeasurementEngine`` per layout (and so its cache)."""
+
+    def engine(self, layout: Layout) -> MeasurementEngine: ...
+
+
+class ProvidedEngines:
+    """``BlobMeasurer`` over the engines of a sizer, so measurements share its cache."""
+
+    def __init__(self, provider: EngineProvider) -> None:
+        self.provider = provider
+
+    def measure_blobs(
+        self, requests: Sequence[BlobRequest], layout: Layout
+    ) -> Mapping[BlobRequest, BlobMeasurement | MeasurementError]:
+        return self.provider.engine(layout).measure(requests)
+
+
 def measurer_for(evaluator: BudgetEvaluator) -> BlobMeasurer:
+    """The sizer itself when it measures fully, its engines when it has them, else our own."""
     sizer = evaluator.sizer
-    return sizer if isinstance(sizer, BlobMeasurer) else EngineMeasurer()
+    if isinstance(sizer, BlobMeasurer):
+        return sizer
+    if isinstance(sizer, EngineProvider):
+        return ProvidedEngines(sizer)
+    return EngineMeasurer()
 
 
 def evaluate_systems(

@@ -465,3 +465,24 @@ def test_sizes_stated_twice_differently_are_an_error(product: Product) -> None:
         f"blob {M0} is 8192 bytes on disk in images manifest v1/images.json but 16384 in "
         "blobs.json[0] (different blobfs layouts?)"
     )
+
+
+def test_measurer_prefers_the_sizers_engines(tmp_path: Path) -> None:
+    from pytest_sizebudget.product import EngineMeasurer, ProvidedEngines, measurer_for
+
+    class Owner:
+        def __init__(self) -> None:
+            self.engines: dict[str, MeasurementEngine] = {}
+
+        def engine(self, layout: str) -> MeasurementEngine:
+            return self.engines.setdefault(layout, MeasurementEngine(layout))
+
+    owner = Owner()
+    ev = BudgetEvaluator(BlobSizeStore(), owner)  # type: ignore[arg-type]
+    measurer = measurer_for(ev)
+    assert isinstance(measurer, ProvidedEngines)
+    (tmp_path / "f").write_bytes(b"x" * 10)
+    got = measurer.measure_blobs([BlobRequest(tmp_path / "f")], "compact")
+    assert [m.size_on_disk for m in got.values() if not isinstance(m, Exception)] == [8192]
+    assert "compact" in owner.engines
+    assert isinstance(measurer_for(BudgetEvaluator(BlobSizeStore())), EngineMeasurer)
