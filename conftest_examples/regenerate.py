@@ -6,7 +6,9 @@ manifests point at release 1's files for every blob that did not change, so each
 distinct blob is stored once.
 
 The product is Fuchsia-shaped: package manifests (blob_sources_relative "file") whose
-blobs are real files, and a blobs.json with each blob's blobfs size.  Text blobs are
+blobs are real files, and a blobs.json with each blob's blobfs size.  out/images holds
+small partition images for images.sizebudget.json5: an Android sparse image, a Fuchsia
+sparse FVM, a raw image and a gzip-compressed one, written field by field with struct.  Text blobs are
 at most 8192 bytes and "media" blobs are incompressible, so blobfs stores every blob
 uncompressed and the sizes follow from the compact layout alone:
 ceil((data + merkle tree) / 8192) blocks of 8192 bytes.
@@ -16,9 +18,11 @@ Run: python conftest_examples/regenerate.py
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import shutil
+import struct
 from pathlib import Path
 
 from pytest_sizebudget.measure.merkle import merkle_root
@@ -82,6 +86,66 @@ PACKAGES: dict[str, dict[str, bytes]] = {
 }
 
 
+def android_sparse(blk: int, chunks: list[tuple[int, int, bytes]]) -> bytes:
+    """libsparse v1.0: 28-byte header, 12-byte chunk headers; chunks are (type, blocks, data)."""
+    total = sum(blocks for _, blocks, _ in chunks)
+    out = struct.pack("<I4H4I", 0xED26FF3A, 1, 0, 28, 12, blk, total, len(chunks), 0)
+    for kind, blocks, data in chunks:
+        out += struct.pack("<2H2I", kind, 0, blocks, 12 + len(data)) + data
+    return out
+
+
+def fvm_sparse(slice_size: int, partitions: list[tuple[str, list[tuple[int, int]]]]) -> bytes:
+    """Sparse FVM v3, uncompressed: header, descriptors, then each extent's data.
+
+    ``partitions`` are (name, [(slice_count, extent_length), ...]); maximum_disk_size is 0,
+    so the expanded size comes from the FVM metadata formula.
+    """
+    extents = sum(len(e) for _, e in partitions)
+    header_length = 52 + 56 * len(partitions) + 32 * extents
+    out = struct.pack(
+        "<6QI", 0x53525053204D5646, 3, header_length, slice_size, len(partitions), 0, 0
+    )
+    data = b""
+    for i, (name, exts) in enumerate(partitions):
+        guid = bytes([i + 1]) * 16
+        out += struct.pack("<Q16s24sII", 0x0BDE4DF7CF5C4C5D, guid, name.encode(), 0, len(exts))
+        start = 0
+        for count, length in exts:
+            out += struct.pack("<4Q", 0xA5B8742906E8382E, start, count, length)
+            data += media(f"{name}@{start}", length)
+            start += count
+    return out + data
+
+
+def images() -> None:
+    out = OUT / "images"
+    out.mkdir(parents=True)
+    raw, fill, dont_care = 0xCAC1, 0xCAC2, 0xCAC3
+    blk = 4096
+    # 3 MiB expanded, about 48 KiB stored: a file system's metadata and a few files as
+    # RAW blocks, zeroed and 0xff-filled areas as FILL, free space as DONT_CARE.
+    (out / "system.simg").write_bytes(
+        android_sparse(
+            blk,
+            [
+                (raw, 8, media("system superblock", 8 * blk)),
+                (fill, 120, bytes(4)),
+                (raw, 4, text("system /etc", 1000)[: 4 * blk].ljust(4 * blk, b"\0")),
+                (fill, 16, b"\xff" * 4),
+                (dont_care, 620, b""),
+            ],
+        )
+    )
+    (out / "fvm.sparse.blk").write_bytes(
+        fvm_sparse(32768, [("blobfs", [(2, 40_000), (1, 8192)]), ("data", [(1, 4096)])])
+    )
+    (out / "boot.img").write_bytes(media("boot.img", 64 * 1024))
+    # mtime=0: no timestamp in the header, so the bytes depend on the content only.
+    recovery = text("recovery ramdisk", 4000)
+    (out / "recovery.img.gz").write_bytes(gzip.compress(recovery, compresslevel=9, mtime=0))
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -124,6 +188,7 @@ def main() -> None:
         sizes[merkle_root(data)] = blobfs_size(data)
     blobs = [{"merkle": m, "size": s} for m, s in sorted(sizes.items())]
     (OUT / "blobs.json").write_text(json.dumps(blobs, indent=2) + "\n")
+    images()
     release2()
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote_plus
 from .accounting import MissingBlob, ResourceInput, SetInput, Usage, account
 from .budget.model import Budget, BudgetFile, Layout, PackageSetBudget, ResourceBudget
 from .errors import InputError, SizeBudgetError
+from .image_check import evaluate_images
 from .measure.merkle import merkle_root_of_file
 from .packages.blob_sizes import BlobSizeStore
 from .packages.directory import Hasher, load_directory
@@ -124,7 +125,8 @@ class BudgetEvaluator:
         base = {b.key: self._base(bf, b) for b in bf.budgets}
         total_problem = _check_total(bf)
         results = self._evaluate_packages(bf, base)
-        results = {**results, **evaluate_systems(self, bf, base)}  # product, update budgets
+        results.update(evaluate_images(bf, base, self.display))
+        results.update(evaluate_systems(self, bf, base))  # product, update budgets
         return FileEvaluation(results, total_problem)
 
     def _evaluate_packages(

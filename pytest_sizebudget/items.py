@@ -10,6 +10,7 @@ files' budgets still run and reach the reports.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from .budget.model import BudgetFile
 from .budget.parse import load_budget_file
 from .errors import SizeBudgetError
 from .evaluate import BudgetEvaluator, _check_total
+from .image_check import warning_text
 from .keys import ITEM_REPORT, SETTINGS
 from .report.failure import render_failure
 from .report.model import BudgetResult, FileProblem
@@ -32,6 +34,13 @@ _LINE = pytest.StashKey[int]()
 
 class BudgetCheckFailed(SizeBudgetError):
     """A budget is over or could not be checked; the message is the whole failure text."""
+
+
+class SizeBudgetWarning(pytest.PytestWarning):
+    """A budget passes but is close to its limit (an image budget above its ``warn_at``).
+
+    Turn it into a failure with ``-W error::pytest_sizebudget.plugin.SizeBudgetWarning``.
+    """
 
 
 class BudgetFileCollector(pytest.File):
@@ -62,7 +71,7 @@ class BudgetItem(pytest.Function):
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
-        if isinstance(excinfo.value, SizeBudgetError):
+        if isinstance(excinfo.value, SizeBudgetError | SizeBudgetWarning):  # -W error::...
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
@@ -75,6 +84,12 @@ def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
         if not result.passed:
             top_n = request.config.stash[SETTINGS].top_n
             raise BudgetCheckFailed(render_failure(result, top_n))
+        warning = warning_text(result)
+        if warning is not None:
+            # Attributed to the budget's line, which the warnings summary then shows.
+            warnings.warn_explicit(
+                SizeBudgetWarning(warning), None, str(request.node.path), result.line
+            )
 
     return check
 
@@ -90,6 +105,8 @@ def _record(request: pytest.FixtureRequest, result: BudgetResult) -> None:
         for key in ("download_bytes", "download_budget_bytes", "peak_bytes"):  # updates
             if isinstance(result.extra.get(key), int):
                 node.user_properties.append((f"sizebudget.{key}", result.extra[key]))
+        if result.reserve_bytes:
+            node.user_properties.append(("sizebudget.reserve_bytes", result.reserve_bytes))
 
 
 def _problem_check(problem: FileProblem) -> Callable[..., None]:

@@ -19,11 +19,12 @@ from .fixtures import (
     sizebudget_settings,
     sizebudget_sizer,
 )
-from .items import BudgetFileCollector
+from .items import BudgetFileCollector, SizeBudgetWarning
 from .keys import ITEM_REPORT, SETTINGS
 from .session import REPORT_ATTR, SizeBudgetSession
 
 __all__ = [
+    "SizeBudgetWarning",
     "sizebudget_blob_sizes",
     "sizebudget_evaluator",
     "sizebudget_settings",

@@ -15,6 +15,7 @@ from typing import Any, cast
 from pytest_sizebudget.errors import BudgetFileError
 
 from .fields import FieldReader, KeyPath, dotted
+from .image_budget import parse_image_budget
 from .json5_source import Json5Document, load_json5
 from .model import (
     LAYOUTS,
@@ -88,6 +89,7 @@ BUDGET_KINDS: dict[str, BudgetParser] = {
     "resource_budgets": _resource,
     "product_budgets": parse_product,
     "update_budgets": parse_update,
+    "image_budgets": parse_image_budget,
 }
 
 _SETTINGS = ("blob_sizes", "sharing", "blobfs_layout", "root", "include_subpackages")
@@ -143,7 +145,9 @@ def parse_budget_document(
             budgets.append(budget)
     if not entries:
         # As ffx does: a file that checks nothing is a mistake, not a pass.
-        r.error((), f"no budgets: {' and '.join(BUDGET_KINDS)} are missing or empty")
+        kinds = list(BUDGET_KINDS)
+        listed = f"{', '.join(kinds[:-1])} and {kinds[-1]}" if len(kinds) > 1 else kinds[0]
+        r.error((), f"no budgets: {listed} are missing or empty")
 
     total = None
     total_bytes = r.size(top, (), "total_budget_bytes")

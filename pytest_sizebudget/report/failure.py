@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from pytest_sizebudget.accounting import BlobCharge, PackageCharge
 from pytest_sizebudget.units import describe, format_bytes
 
+from .image_failure import image_numbers
 from .model import BudgetResult
 
 _KIND_TITLE = {
     "package_set": "Package set",
     "resource": "Resource budget",
+    "image": "Image budget",
     "product": "Product",
     "update": "Update",
 }
@@ -36,6 +38,12 @@ def render_failure(result: BudgetResult, top_n: int = 10) -> str:
         from .update_failure import render_update_failure
 
         return render_update_failure(result, top_n)
+    if result.kind == "image":
+        over = describe(result.over_by or 0)
+        lines.append(f"{title(result)} does not fit its partition: over by {over}")
+        lines.extend(image_numbers(result))
+        lines.append(f"  file          {where}")
+        return "\n".join(lines)
     used, budget = result.used_bytes or 0, result.budget_bytes
     lines.append(f"{title(result)} is over budget by {describe(used - budget)}")
     lines.extend(_numbers(result))

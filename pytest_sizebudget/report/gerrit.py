@@ -1,6 +1,7 @@
 """Chromium's Gerrit binary-size plugin input, exactly as Fuchsia's size checks write it.
 
-A flat object with sorted keys: ``"<name>"`` (used bytes), ``"<name>.budget"``,
+A flat object with sorted keys: ``"<name>"`` (used bytes), ``"<name>.budget"`` (less any
+``reserve_bytes``, so that the plugin's verdict is the item's),
 ``"<name>.creepBudget"`` and, when an owner is known, ``"<name>.owner"``.
 """
 
@@ -18,7 +19,8 @@ def gerrit_report(results: Sequence[BudgetResult]) -> dict[str, int | str]:
         if r.used_bytes is None:  # could not be measured: the item failed and says why
             continue
         out[r.name] = r.used_bytes
-        out[f"{r.name}.budget"] = r.budget_bytes
+        # What used_bytes may reach: an image budget's reserve is not available to the image.
+        out[f"{r.name}.budget"] = r.budget_bytes - r.reserve_bytes
         out[f"{r.name}.creepBudget"] = r.creep_budget_bytes
         if r.owner:
             out[f"{r.name}.owner"] = r.owner

@@ -28,20 +28,24 @@ class BudgetResult:
     fixed_bytes: int = 0
     parameters: dict[str, Any] = field(default_factory=dict)  # sharing, layout, ...
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific report fields
+    # Space the budget must keep free besides used_bytes (an image partition's AVB reserve).
+    reserve_bytes: int = 0
 
     @property
     def passed(self) -> bool:
         return (
             self.error is None
             and self.used_bytes is not None
-            and (self.used_bytes <= self.budget_bytes)
+            and (self.used_bytes + self.reserve_bytes <= self.budget_bytes)
             # Kinds with further limits (an update's download) name those they exceed.
             and not self.extra.get("failed_checks")
         )
 
     @property
     def over_by(self) -> int | None:
-        return None if self.used_bytes is None else self.used_bytes - self.budget_bytes
+        if self.used_bytes is None:
+            return None
+        return self.used_bytes + self.reserve_bytes - self.budget_bytes
 
     def with_error(self, error: str) -> BudgetResult:
         return replace(self, error=error)
@@ -62,6 +66,8 @@ class BudgetResult:
             "fixed_bytes": self.fixed_bytes,
             "parameters": dict(self.parameters),
             "packages": [_package_dict(p) for p in self.packages],
+            # Only where a budget has one, so other kinds' entries keep their shape.
+            **({"reserve_bytes": self.reserve_bytes} if self.reserve_bytes else {}),
             **self.extra,
         }
 
@@ -82,6 +88,7 @@ class BudgetResult:
             "fixed_bytes",
             "parameters",
             "packages",
+            "reserve_bytes",
         }
         return cls(
             name=d["name"],
@@ -97,6 +104,7 @@ class BudgetResult:
             fixed_bytes=d["fixed_bytes"],
             parameters=dict(d["parameters"]),
             packages=tuple(_package_from(p) for p in d["packages"]),
+            reserve_bytes=d.get("reserve_bytes", 0),
             extra={k: v for k, v in d.items() if k not in known},
         )
 

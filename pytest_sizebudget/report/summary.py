@@ -25,8 +25,10 @@ def render_summary(
         if r.used_bytes is None:
             rows.append((name, "?", f"{r.budget_bytes:,}", "?", "?", _status(r)))
             continue
-        remaining = r.budget_bytes - r.used_bytes
-        percent = f"{100 * r.used_bytes / r.budget_bytes:,.1f}%" if r.budget_bytes else "-"
+        # An image budget's reserve is taken from the partition, as its check does.
+        occupied = r.used_bytes + r.reserve_bytes
+        remaining = r.budget_bytes - occupied
+        percent = f"{100 * occupied / r.budget_bytes:,.1f}%" if r.budget_bytes else "-"
         rows.append(
             (
                 name,
