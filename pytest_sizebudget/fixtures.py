@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from .api import SizeBudgetAPI
 from .evaluate import BlobSizer, BudgetEvaluator, NoMeasurement
 from .keys import SETTINGS
 from .packages.blob_sizes import BlobSizeStore
+from .report.baseline import Baseline, load_baseline
 from .settings import Settings
 
 
@@ -41,3 +43,23 @@ def sizebudget_evaluator(
         owner_template=sizebudget_settings.owner_template,
         display_root=sizebudget_settings.rootdir,
     )
+
+
+@pytest.fixture(scope="session")
+def sizebudget_baseline(sizebudget_settings: Settings) -> Baseline | None:
+    """The ``--sizebudget-baseline`` report (loaded once per process), or None."""
+    path = sizebudget_settings.baseline_path
+    if path is None:
+        return None
+    return load_baseline(path, sizebudget_settings.display(path))
+
+
+@pytest.fixture
+def sizebudget(
+    request: pytest.FixtureRequest, sizebudget_evaluator: BudgetEvaluator
+) -> SizeBudgetAPI:
+    """Size checks in a test: ``sizebudget.package_set(paths) <= "40 KiB"``.
+
+    Relative paths are resolved from the test module's directory.
+    """
+    return SizeBudgetAPI(sizebudget_evaluator, request.path.parent)

@@ -23,6 +23,7 @@ from .errors import SizeBudgetError
 from .evaluate import BudgetEvaluator, _check_total
 from .image_check import warning_text
 from .keys import ITEM_REPORT, SETTINGS
+from .report.baseline import Baseline, BaselineParameterWarning, compare, parameter_differences
 from .report.failure import render_failure
 from .report.model import BudgetResult, FileProblem
 
@@ -77,9 +78,16 @@ class BudgetItem(pytest.Function):
 
 
 def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
-    def check(request: pytest.FixtureRequest, sizebudget_evaluator: BudgetEvaluator) -> None:
+    def check(
+        request: pytest.FixtureRequest,
+        sizebudget_evaluator: BudgetEvaluator,
+        sizebudget_baseline: Baseline | None,
+    ) -> None:
         __tracebackhide__ = True
         result = sizebudget_evaluator.result(bf, key)
+        if sizebudget_baseline is not None:
+            result = compare(result, sizebudget_baseline)
+            _warn_parameters(request, sizebudget_baseline, result)
         _record(request, result)
         if not result.passed:
             top_n = request.config.stash[SETTINGS].top_n
@@ -105,8 +113,31 @@ def _record(request: pytest.FixtureRequest, result: BudgetResult) -> None:
         for key in ("download_bytes", "download_budget_bytes", "peak_bytes"):  # updates
             if isinstance(result.extra.get(key), int):
                 node.user_properties.append((f"sizebudget.{key}", result.extra[key]))
+        if result.baseline_used_bytes is not None:
+            node.user_properties.append(
+                ("sizebudget.baseline_used_bytes", result.baseline_used_bytes)
+            )
+        if result.delta_bytes is not None:
+            node.user_properties.append(("sizebudget.delta_bytes", result.delta_bytes))
         if result.reserve_bytes:
             node.user_properties.append(("sizebudget.reserve_bytes", result.reserve_bytes))
+
+
+def _warn_parameters(
+    request: pytest.FixtureRequest, baseline: Baseline, result: BudgetResult
+) -> None:
+    from .session import SizeBudgetSession  # the run's tool parameters, as the report has them
+
+    tool = SizeBudgetSession(request.config.stash[SETTINGS]).tool().get("parameters", {})
+    differ = parameter_differences(baseline, result, tool)
+    if differ:
+        warnings.warn(
+            BaselineParameterWarning(
+                f"baseline {baseline.display} was measured with different size-determining "
+                f"parameters than budget {result.name!r}: {'; '.join(differ)}"
+            ),
+            stacklevel=1,
+        )
 
 
 def _problem_check(problem: FileProblem) -> Callable[..., None]:

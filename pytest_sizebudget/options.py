@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from .settings import DEFAULT_PATTERNS, DEFAULT_TOP, Settings
+from .units import SizeSyntaxError, parse_size
 
 
 def _top(value: str) -> int:
@@ -56,6 +57,18 @@ def register(parser: pytest.Parser) -> None:
         help="write the Gerrit binary-size plugin JSON to PATH",
     )
     group.addoption(
+        "--sizebudget-baseline",
+        metavar="PATH",
+        dest="sizebudget_baseline",
+        help="compare with the JSON report of an earlier run: deltas, creep budgets, blob diffs",
+    )
+    group.addoption(
+        "--sizebudget-html",
+        metavar="PATH",
+        dest="sizebudget_html",
+        help="write a self-contained HTML report (treemaps, tables) to PATH",
+    )
+    group.addoption(
         "--sizebudget-top",
         metavar="N",
         type=_top,
@@ -89,6 +102,13 @@ def register(parser: pytest.Parser) -> None:
         default=True,
     )
     parser.addini("sizebudget_top", "default for --sizebudget-top", type="int", default=DEFAULT_TOP)
+    parser.addini(
+        "sizebudget_delta_threshold",
+        "hide deltas smaller than this (bytes or a size such as '1 KiB') from the summary; "
+        "verdicts do not change",
+        type="string",
+        default="0",
+    )
 
 
 def settings_from_config(config: pytest.Config) -> Settings:
@@ -106,6 +126,10 @@ def settings_from_config(config: pytest.Config) -> Settings:
             raise pytest.UsageError(f"ini option sizebudget_top: {exc}") from None
     patterns = tuple(str(p) for p in config.getini("sizebudget_files")) or DEFAULT_PATTERNS
     template = str(config.getini("sizebudget_owner_template")) or None
+    try:
+        delta_threshold = parse_size(str(config.getini("sizebudget_delta_threshold")) or "0")
+    except SizeSyntaxError as exc:
+        raise pytest.UsageError(f"ini option sizebudget_delta_threshold: {exc}") from None
     return Settings(
         enabled=bool(config.getoption("sizebudget")) or bool(config.getini("sizebudget_enable")),
         patterns=patterns,
@@ -117,4 +141,7 @@ def settings_from_config(config: pytest.Config) -> Settings:
         owner_template=template,
         junit_properties=bool(config.getini("sizebudget_junit_properties")),
         rootdir=config.rootpath,
+        baseline_path=path(config.getoption("sizebudget_baseline")),
+        html_path=path(config.getoption("sizebudget_html")),
+        delta_threshold=delta_threshold,
     )

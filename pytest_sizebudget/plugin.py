@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from . import options
+from .api import explain
 from .fixtures import (
+    sizebudget,
+    sizebudget_baseline,
     sizebudget_blob_sizes,
     sizebudget_evaluator,
     sizebudget_settings,
@@ -25,6 +28,8 @@ from .session import REPORT_ATTR, SizeBudgetSession
 
 __all__ = [
     "SizeBudgetWarning",
+    "sizebudget",
+    "sizebudget_baseline",
     "sizebudget_blob_sizes",
     "sizebudget_evaluator",
     "sizebudget_settings",
@@ -43,7 +48,16 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = options.settings_from_config(config)
     config.stash[SETTINGS] = settings
     if settings.enabled and not hasattr(config, "workerinput"):
-        config.pluginmanager.register(SizeBudgetSession(settings), "sizebudget-session")
+        session = SizeBudgetSession(settings)
+        session.load_baseline()
+        config.pluginmanager.register(session, "sizebudget-session")
+
+
+def pytest_assertrepr_compare(
+    config: pytest.Config, op: str, left: object, right: object
+) -> list[str] | None:
+    settings = config.stash.get(SETTINGS, None)
+    return explain(op, left, right, settings.top_n if settings is not None else 10)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

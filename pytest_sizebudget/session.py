@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from . import __version__
+from .report.baseline import Baseline, BaselineError, load_baseline
 from .report.gerrit import name_clashes, render_gerrit
+from .report.html import render_html
 from .report.json_report import build_json_report, order, render_json
 from .report.model import BudgetResult, FileProblem
 from .report.summary import render_summary
@@ -29,6 +31,21 @@ class SizeBudgetSession:
         self.problems: dict[str, FileProblem] = {}
         self.written: list[tuple[str, Path]] = []
         self.warnings: list[str] = []
+        self.baseline: Baseline | None = None
+
+    def load_baseline(self) -> None:
+        """Read ``--sizebudget-baseline`` up front, so a bad file stops the run at once."""
+        path = self.settings.baseline_path
+        if path is not None:
+            try:
+                self.baseline = load_baseline(path, self.settings.display(path))
+            except BaselineError as exc:
+                raise pytest.UsageError(str(exc)) from None
+
+    def gone(self) -> list[BudgetResult]:
+        if self.baseline is None:
+            return []
+        return self.baseline.gone(self.results.values())
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -53,9 +70,21 @@ class SizeBudgetSession:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         results = order(list(self.results.values()))
         problems = list(self.problems.values())
+        baseline = None
+        if self.baseline is not None:
+            baseline = {
+                "path": self.baseline.display,
+                "gone": [
+                    {"name": g.name, "file": g.file, "kind": g.kind, "used_bytes": g.used_bytes}
+                    for g in self.gone()
+                ],
+            }
         if self.settings.json_path is not None:
-            report = build_json_report(results, problems, self.tool())
+            report = build_json_report(results, problems, self.tool(), baseline)
             self._write("JSON report", self.settings.json_path, render_json(report))
+        if self.settings.html_path is not None:
+            html = render_html(results, problems, self.tool(), baseline)
+            self._write("HTML report", self.settings.html_path, html)
         if self.settings.gerrit_path is not None:
             self._write("Gerrit size report", self.settings.gerrit_path, render_gerrit(results))
             self.warnings.extend(name_clashes(results))
@@ -69,10 +98,15 @@ class SizeBudgetSession:
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.results and not self.problems:
+        if not self.results and not self.problems and not self.gone():
             return
         terminalreporter.write_sep("=", "size budgets")
-        for line in render_summary(list(self.results.values()), list(self.problems.values())):
+        for line in render_summary(
+            list(self.results.values()),
+            list(self.problems.values()),
+            gone=self.gone(),
+            delta_threshold=self.settings.delta_threshold,
+        ):
             terminalreporter.write_line(line)
         for what, path in self.written:
             terminalreporter.write_line(f"{what} written to {self.settings.display(path)}")

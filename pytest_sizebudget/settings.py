@@ -22,6 +22,9 @@ class Settings:
     owner_template: str | None = None
     junit_properties: bool = True
     rootdir: Path = Path()
+    baseline_path: Path | None = None  # an earlier run's JSON report
+    html_path: Path | None = None
+    delta_threshold: int = 0  # summary hides smaller deltas (bytes)
 
     def is_budget_file(self, path: Path) -> bool:
         """Does ``path`` match a budget-file pattern (basename, or rootdir-relative with a /)?"""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pytest_sizebudget.accounting import BlobCharge, PackageCharge
 from pytest_sizebudget.units import describe, format_bytes
 
+from .diff import render_changes
 from .image_failure import image_numbers
 from .model import BudgetResult
 
@@ -39,18 +40,37 @@ def render_failure(result: BudgetResult, top_n: int = 10) -> str:
 
         return render_update_failure(result, top_n)
     if result.kind == "image":
-        over = describe(result.over_by or 0)
-        lines.append(f"{title(result)} does not fit its partition: over by {over}")
+        if result.over_budget:
+            over = describe(result.over_by or 0)
+            lines.append(f"{title(result)} does not fit its partition: over by {over}")
+        if result.creep_exceeded:
+            lines.append(_creep_headline(result))
+            lines.append(f"  baseline      {describe(result.baseline_used_bytes or 0)}")
+            lines.append(f"  delta         {result.delta_bytes or 0:+,} B")
         lines.extend(image_numbers(result))
         lines.append(f"  file          {where}")
         return "\n".join(lines)
     used, budget = result.used_bytes or 0, result.budget_bytes
-    lines.append(f"{title(result)} is over budget by {describe(used - budget)}")
+    if result.over_budget:
+        lines.append(f"{title(result)} is over budget by {describe(used - budget)}")
+    if result.creep_exceeded:
+        lines.append(_creep_headline(result))
     lines.extend(_numbers(result))
     lines.append(f"  file          {where}")
     lines.append("")
+    if result.diff:  # with a baseline: what changed, for creep and absolute failures alike
+        lines.extend(render_changes(result.diff, top_n))
+        lines.append("")
     lines.extend(render_breakdown(result.packages, top_n, result.fixed_bytes))
     return "\n".join(lines)
+
+
+def _creep_headline(result: BudgetResult) -> str:
+    delta = result.delta_bytes or 0
+    return (
+        f"{title(result)} grew by {describe(delta)} since the baseline, over its creep budget "
+        f"of {describe(result.creep_budget_bytes)} by {describe(delta - result.creep_budget_bytes)}"
+    )
 
 
 def _numbers(result: BudgetResult) -> list[str]:
@@ -58,9 +78,16 @@ def _numbers(result: BudgetResult) -> list[str]:
     rows = [
         ("used", describe(used, budget)),
         ("budget", describe(budget, used)),
-        ("over by", describe(used - budget)),
     ]
-    if result.creep_budget_bytes:
+    if used > budget:
+        rows.append(("over by", describe(used - budget)))
+    else:
+        rows.append(("remaining", describe(budget - used)))
+    if result.baseline_used_bytes is not None:
+        rows.append(("baseline", describe(result.baseline_used_bytes, used)))
+    if result.delta_bytes is not None:
+        rows.append(("delta", f"{result.delta_bytes:+,} B"))
+    if result.creep_budget_bytes or result.delta_bytes is not None:
         rows.append(("creep budget", describe(result.creep_budget_bytes)))
     params = ", ".join(f"{k}: {v}" for k, v in sorted(result.parameters.items()))
     if params:

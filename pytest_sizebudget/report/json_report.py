@@ -22,10 +22,12 @@ def build_json_report(
     results: Sequence[BudgetResult],
     problems: Sequence[FileProblem],
     tool: Mapping[str, Any],
+    baseline: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The report; ``baseline`` (``{"path", "gone"}``) only when one was compared against."""
     ordered = order(results)
-    over = [r for r in ordered if r.error is None and not r.passed]
-    return {
+    over = [r for r in ordered if r.over_budget]
+    report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": dict(tool),
         "budgets": [r.to_dict() for r in ordered],
@@ -35,9 +37,17 @@ def build_json_report(
             "passed": sum(1 for r in ordered if r.passed),
             "over_budget": len(over),
             "errors": sum(1 for r in ordered if r.error is not None),
+            # An update over its download budget alone is over with a negative over_by.
             "bytes_over": sum(max(r.over_by or 0, 0) for r in over),
+            "failed": sum(1 for r in ordered if not r.passed),
         },
     }
+    if baseline is not None:
+        report["baseline"] = dict(baseline)
+        report["totals"]["creep_exceeded"] = sum(1 for r in ordered if r.creep_exceeded)
+        report["totals"]["new"] = sum(1 for r in ordered if r.baseline == "new")
+        report["totals"]["gone"] = len(baseline.get("gone", ()))
+    return report
 
 
 def render_json(report: Mapping[str, Any]) -> str:

@@ -11,6 +11,11 @@ from typing import Any
 
 from pytest_sizebudget.accounting import BlobCharge, PackageCharge
 
+from .diff import BlobChange
+
+# How a budget relates to the baseline (only with --sizebudget-baseline).
+MATCHED, NEW = "matched", "new"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BudgetResult:
@@ -28,6 +33,12 @@ class BudgetResult:
     fixed_bytes: int = 0
     parameters: dict[str, Any] = field(default_factory=dict)  # sharing, layout, ...
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific report fields
+    # Against a baseline (all None without one): "matched" or "new", the baseline's used
+    # bytes, used minus baseline, and the blob changes (matched budgets only).
+    baseline: str | None = None
+    baseline_used_bytes: int | None = None
+    delta_bytes: int | None = None
+    diff: tuple[BlobChange, ...] | None = None
     # Space the budget must keep free besides used_bytes (an image partition's AVB reserve).
     reserve_bytes: int = 0
 
@@ -39,6 +50,29 @@ class BudgetResult:
             and (self.used_bytes + self.reserve_bytes <= self.budget_bytes)
             # Kinds with further limits (an update's download) name those they exceed.
             and not self.extra.get("failed_checks")
+            and not self.creep_exceeded
+        )
+
+    @property
+    def over_budget(self) -> bool:
+        """Measured and over its absolute budget (counting any reserve it must keep free)."""
+        return (
+            self.error is None
+            and self.used_bytes is not None
+            and (
+                self.used_bytes + self.reserve_bytes > self.budget_bytes
+                # Kinds with further limits (an update's download) name those they exceed.
+                or bool(self.extra.get("failed_checks"))
+            )
+        )
+
+    @property
+    def creep_exceeded(self) -> bool:
+        """Grew since the baseline by more than its creep budget (only with a baseline)."""
+        return (
+            self.error is None
+            and self.delta_bytes is not None
+            and self.delta_bytes > self.creep_budget_bytes
         )
 
     @property
@@ -69,6 +103,18 @@ class BudgetResult:
             # Only where a budget has one, so other kinds' entries keep their shape.
             **({"reserve_bytes": self.reserve_bytes} if self.reserve_bytes else {}),
             **self.extra,
+            **self._baseline_dict(),
+        }
+
+    def _baseline_dict(self) -> dict[str, Any]:
+        if self.baseline is None:
+            return {}  # no baseline: the report keeps its pre-baseline shape
+        return {
+            "baseline": self.baseline,
+            "baseline_used_bytes": self.baseline_used_bytes,
+            "delta_bytes": self.delta_bytes,
+            "creep_exceeded": self.creep_exceeded,
+            "diff": None if self.diff is None else [c.to_dict() for c in self.diff],
         }
 
     @classmethod
@@ -88,8 +134,14 @@ class BudgetResult:
             "fixed_bytes",
             "parameters",
             "packages",
+            "baseline",
+            "baseline_used_bytes",
+            "delta_bytes",
+            "creep_exceeded",
+            "diff",
             "reserve_bytes",
         }
+        diff = d.get("diff")
         return cls(
             name=d["name"],
             kind=d["kind"],
@@ -106,6 +158,10 @@ class BudgetResult:
             packages=tuple(_package_from(p) for p in d["packages"]),
             reserve_bytes=d.get("reserve_bytes", 0),
             extra={k: v for k, v in d.items() if k not in known},
+            baseline=d.get("baseline"),
+            baseline_used_bytes=d.get("baseline_used_bytes"),
+            delta_bytes=d.get("delta_bytes"),
+            diff=None if diff is None else tuple(BlobChange.from_dict(c) for c in diff),
         )
 
 

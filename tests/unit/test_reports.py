@@ -165,6 +165,7 @@ def test_json_report_contract_and_round_trip() -> None:
         "over_budget": 1,
         "errors": 0,
         "bytes_over": 10,
+        "failed": 1,
     }
     assert BudgetResult.from_dict(json.loads(json.dumps(r.to_dict()))) == r
     text = render_json(report)
