@@ -12,7 +12,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import quote_plus
 
 from .accounting import MissingBlob, ResourceInput, SetInput, Usage, account
@@ -21,7 +21,7 @@ from .errors import InputError, SizeBudgetError
 from .image_check import evaluate_images
 from .measure.merkle import merkle_root_of_file
 from .packages.blob_sizes import BlobSizeStore
-from .packages.directory import Hasher, load_directory
+from .packages.directory import Hasher, load_directory, load_directory_batch
 from .packages.manifest import load_manifest
 from .packages.model import Package
 from .product import evaluate_systems
@@ -43,6 +43,22 @@ class BlobSizer(Protocol):
     def size_blobs(
         self, requests: Sequence[SizeRequest], layout: Layout
     ) -> Mapping[str, int | str]: ...
+
+
+@runtime_checkable
+class DirectoryHasher(Protocol):
+    """A sizer that can also hash many files at once (directory packages)."""
+
+    def hash_files(self, paths: Sequence[Path]) -> Mapping[Path, str | SizeBudgetError]: ...
+
+
+@runtime_checkable
+class BlobVerifier(Protocol):
+    """A sizer that checks manifest blobs: merkle -> why its content is not as claimed."""
+
+    verify: bool
+
+    def verify_blobs(self, requests: Sequence[SizeRequest]) -> Mapping[str, str]: ...
 
 
 class NoMeasurement:
@@ -167,7 +183,9 @@ class BudgetEvaluator:
         inputs = [SetInput(s.name, loaded[s.key], s.merge) for s in ok_sets]
         ok_resources = [r for r in resources if r.key not in errors]
         sizes: dict[str, int | str] = dict(index.sizes)
-        sizes.update(self._measure_missing(inputs, sizes, bf.blobfs_layout))
+        unverified = self._verify(inputs)
+        sizes.update(self._measure_missing(inputs, {**sizes, **unverified}, bf.blobfs_layout))
+        sizes.update(unverified)  # a blob that is not what its manifest claims has no size
         set_usages, resource_usages = account(
             inputs,
             [ResourceInput(r.name, frozenset(r.paths)) for r in ok_resources],
@@ -181,7 +199,7 @@ class BudgetEvaluator:
             *zip(ok_sets, set_usages, strict=True),
             *zip(ok_resources, resource_usages, strict=True),
         ):
-            out[budget.key] = _with_usage(base[budget.key], budget, usage, sizes)
+            out[budget.key] = _with_usage(base[budget.key], budget, usage, sizes, unverified)
         return out
 
     def _package(
@@ -190,7 +208,11 @@ class BudgetEvaluator:
         resolved = path.absolute()
         if resolved not in cache:
             try:
-                if resolved.is_dir():
+                if resolved.is_dir() and isinstance(self.sizer, DirectoryHasher):
+                    cache[resolved] = load_directory_batch(
+                        resolved, self.sizer.hash_files, display=self.display(path)
+                    )
+                elif resolved.is_dir():
                     cache[resolved] = load_directory(
                         resolved, self.hasher, display=self.display(path)
                     )
@@ -210,6 +232,25 @@ class BudgetEvaluator:
             raise got
         return got
 
+    def _verify(self, inputs: Sequence[SetInput]) -> Mapping[str, str]:
+        """Every manifest blob checked against its content, when the sizer verifies."""
+        if not isinstance(self.sizer, BlobVerifier) or not self.sizer.verify:
+            return {}
+        requests: dict[tuple[str, Path | None], SizeRequest] = {}
+        for s in inputs:
+            for p in s.packages:
+                if p.kind != "manifest":
+                    continue
+                for b in p.blobs:
+                    request = SizeRequest(b.merkle, b.source, b.size)
+                    requests.setdefault((b.merkle, b.source), request)
+        if not requests:
+            return {}
+        try:
+            return self.sizer.verify_blobs(list(requests.values()))
+        except SizeBudgetError as exc:
+            return {m: str(exc) for m, _ in requests}
+
     def _measure_missing(
         self, inputs: Sequence[SetInput], sizes: Mapping[str, int | str], layout: Layout
     ) -> Mapping[str, int | str]:
@@ -228,7 +269,11 @@ class BudgetEvaluator:
 
 
 def _with_usage(
-    result: BudgetResult, budget: Budget, usage: Usage, sizes: Mapping[str, int | str]
+    result: BudgetResult,
+    budget: Budget,
+    usage: Usage,
+    sizes: Mapping[str, int | str],
+    unverified: Mapping[str, str],
 ) -> BudgetResult:
     from dataclasses import replace
 
@@ -237,20 +282,42 @@ def _with_usage(
     )
     if usage.missing:
         # A partial sum would be a guess: the budget is unmeasured, its breakdown stays.
-        return replace(result, used_bytes=None, error=_missing_text(budget, usage.missing, sizes))
+        return replace(
+            result, used_bytes=None, error=_missing_text(budget, usage.missing, sizes, unverified)
+        )
     if isinstance(budget, PackageSetBudget) and budget.merge:
         return replace(result, extra={"merged": True})
     return result
 
 
 def _missing_text(
-    budget: Budget, missing: Sequence[MissingBlob], sizes: Mapping[str, int | str]
+    budget: Budget,
+    missing: Sequence[MissingBlob],
+    sizes: Mapping[str, int | str],
+    unverified: Mapping[str, str],
 ) -> str:
+    lines = []
+    bad = [m for m in missing if m.merkle in unverified]
+    if bad:
+        one = len(bad) == 1
+        lines.append(
+            f"{len(bad)} blob{'' if one else 's'} of budget {budget.name!r} "
+            f"{'does' if one else 'do'} not match the merkle root the manifest claims "
+            "(--sizebudget-verify):"
+        )
+        for m in bad:
+            lines.append(
+                f"  package {m.package!r} ({m.origin}) path {m.path!r} claimed merkle "
+                f"{m.merkle}: {unverified[m.merkle]}"
+            )
+    missing = [m for m in missing if m.merkle not in unverified]
+    if not missing:
+        return "\n".join(lines)
     one = len(missing) == 1
-    lines = [
+    lines.append(
         f"{len(missing)} blob{'' if one else 's'} of budget {budget.name!r} "
         f"{'has' if one else 'have'} no known size (not in any blobs.json, and not measured):"
-    ]
+    )
     for m in missing:
         why = sizes.get(m.merkle)
         lines.append(

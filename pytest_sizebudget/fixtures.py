@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from .api import SizeBudgetAPI
-from .evaluate import BlobSizer, BudgetEvaluator, NoMeasurement
+from .evaluate import BlobSizer, BudgetEvaluator
 from .keys import SETTINGS
+from .measuring import EngineSizer, Progress, ProgressSink
 from .packages.blob_sizes import BlobSizeStore
 from .report.baseline import Baseline, load_baseline
 from .settings import Settings
@@ -25,9 +29,44 @@ def sizebudget_blob_sizes(sizebudget_settings: Settings) -> BlobSizeStore:
 
 
 @pytest.fixture(scope="session")
-def sizebudget_sizer() -> BlobSizer:
-    """Sizes blobs that no blobs.json covers."""
-    return NoMeasurement()
+def sizebudget_sizer(pytestconfig: pytest.Config, sizebudget_settings: Settings) -> BlobSizer:
+    """Sizes blobs that no blobs.json covers with the measurement engine (cached), hashes
+    directory packages and, with ``--sizebudget-verify``, checks manifest blobs."""
+    return EngineSizer(
+        cache_root(pytestconfig, sizebudget_settings),
+        verify=sizebudget_settings.verify,
+        progress=terminal_progress(pytestconfig),
+    )
+
+
+def cache_root(config: pytest.Config, settings: Settings) -> Path | None:
+    """Where measurements are kept: the option, else pytest's cache, else nowhere."""
+    if settings.no_cache:
+        return None
+    if settings.cache_dir is not None:
+        return settings.cache_dir
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    if cache is None:
+        return None
+    return Path(cache.mkdir("sizebudget"))
+
+
+def terminal_progress(config: pytest.Config) -> ProgressSink | None:
+    """Progress lines for long measurements, on the controller's terminal only."""
+    if hasattr(config, "workerinput") or config.get_verbosity() < 0:
+        return None
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return None
+    last = [0.0]
+
+    def show(progress: Progress) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1.0 or progress.blobs_done == progress.blobs_total:
+            last[0] = now
+            reporter.write_line(progress.describe())
+
+    return show
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,13 @@ def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
             result = compare(result, sizebudget_baseline)
             _warn_parameters(request, sizebudget_baseline, result)
         _record(request, result)
+        take_stats = getattr(sizebudget_evaluator.sizer, "take_stats", None)
+        if callable(take_stats):
+            # What this item's evaluation measured (only the first item of a file has any),
+            # carried to the controller in the report so the totals are the same with -n.
+            stats = take_stats().to_dict()
+            if any(stats.values()):
+                request.node.stash[ITEM_REPORT]["engine"] = stats
         if not result.passed:
             top_n = request.config.stash[SETTINGS].top_n
             raise BudgetCheckFailed(render_failure(result, top_n))

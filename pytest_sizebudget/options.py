@@ -76,6 +76,26 @@ def register(parser: pytest.Parser) -> None:
         dest="sizebudget_top",
         help=f"packages and blobs shown in failure breakdowns (0: all; default {DEFAULT_TOP})",
     )
+    group.addoption(
+        "--sizebudget-cache-dir",
+        metavar="DIR",
+        dest="sizebudget_cache_dir",
+        help="keep blob measurements in DIR (default: pytest's cache directory, "
+        ".pytest_cache/d/sizebudget); DIR may be shared between runs, jobs and machines",
+    )
+    group.addoption(
+        "--sizebudget-no-cache",
+        action="store_true",
+        dest="sizebudget_no_cache",
+        help="measure every blob again: neither read nor write the measurement cache",
+    )
+    group.addoption(
+        "--sizebudget-verify",
+        action="store_true",
+        dest="sizebudget_verify",
+        help="check that every manifest blob's content has the merkle root the manifest "
+        "claims; a mismatch fails the budget",
+    )
     parser.addini(
         "sizebudget_enable",
         "check size budgets without passing --sizebudget",
@@ -141,6 +161,9 @@ def settings_from_config(config: pytest.Config) -> Settings:
         owner_template=template,
         junit_properties=bool(config.getini("sizebudget_junit_properties")),
         rootdir=config.rootpath,
+        cache_dir=path(config.getoption("sizebudget_cache_dir")),
+        no_cache=bool(config.getoption("sizebudget_no_cache")),
+        verify=bool(config.getoption("sizebudget_verify")),
         baseline_path=path(config.getoption("sizebudget_baseline")),
         html_path=path(config.getoption("sizebudget_html")),
         delta_threshold=delta_threshold,

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from . import __version__
+from .measure.engine import EngineStats
+from .measuring import add_stats, describe_stats, size_parameters
 from .report.baseline import Baseline, BaselineError, load_baseline
 from .report.gerrit import name_clashes, render_gerrit
 from .report.html import render_html
@@ -30,6 +32,7 @@ class SizeBudgetSession:
         self.results: dict[str, BudgetResult] = {}
         self.problems: dict[str, FileProblem] = {}
         self.written: list[tuple[str, Path]] = []
+        self.engine_stats = EngineStats()
         self.warnings: list[str] = []
         self.baseline: Baseline | None = None
 
@@ -56,6 +59,8 @@ class SizeBudgetSession:
             self.results[report.nodeid] = BudgetResult.from_dict(data["result"])
         if "problem" in data:
             self.problems[report.nodeid] = FileProblem.from_dict(data["problem"])
+        if "engine" in data:
+            self.engine_stats = add_stats(self.engine_stats, EngineStats.from_dict(data["engine"]))
 
     def tool(self) -> dict[str, Any]:
         return {
@@ -63,6 +68,14 @@ class SizeBudgetSession:
             "version": __version__,
             "parameters": {
                 "blob_sizes": [self.settings.display(p) for p in self.settings.blob_sizes],
+                "blobfs_layouts": sorted(
+                    {
+                        str(r.parameters["blobfs_layout"])
+                        for r in self.results.values()
+                        if "blobfs_layout" in r.parameters
+                    }
+                ),
+                **size_parameters(),
             },
         }
 
@@ -108,6 +121,8 @@ class SizeBudgetSession:
             delta_threshold=self.settings.delta_threshold,
         ):
             terminalreporter.write_line(line)
+        if any(self.engine_stats.to_dict().values()):
+            terminalreporter.write_line(describe_stats(self.engine_stats))
         for what, path in self.written:
             terminalreporter.write_line(f"{what} written to {self.settings.display(path)}")
         for warning in self.warnings:

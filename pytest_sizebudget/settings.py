@@ -21,6 +21,9 @@ class Settings:
     top_n: int = DEFAULT_TOP
     owner_template: str | None = None
     junit_properties: bool = True
+    cache_dir: Path | None = None  # --sizebudget-cache-dir; None: pytest's cache directory
+    no_cache: bool = False
+    verify: bool = False
     rootdir: Path = Path()
     baseline_path: Path | None = None  # an earlier run's JSON report
     html_path: Path | None = None

@@ -8,6 +8,7 @@ element starts.  Items point at their budget entry's line; errors point at the k
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import json5
 from pytest_sizebudget.errors import BudgetFileError
 
 _JSON5_ERROR = re.compile(r"^<string>:(?P<line>\d+) (?P<msg>.*?)(?: at column (?P<col>\d+))?$")
+_MISSING: Any = object()
 _WS = " \t\n\r\v\f\u00a0\ufeff\u2028\u2029"
 
 
@@ -62,10 +64,41 @@ def load_json5(path: Path, display: str | None = None) -> Json5Document:
     return parse_json5(text, path, display)
 
 
+class _NotPlainJson(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _NotPlainJson
+    return out
+
+
+def _plain_json(text: str) -> Any:
+    """The value of text that is strict JSON (the same value json5 gives), else raises.
+
+    The json5 package is pure Python and slow: a generated budget file with thousands of
+    paths takes a noticeable part of a warm run.  Anything unusual goes to json5."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject)
+    except (ValueError, _NotPlainJson, RecursionError):
+        raise _NotPlainJson from None
+
+
+def _reject(name: str) -> Any:
+    raise _NotPlainJson  # NaN, Infinity: let json5 decide
+
+
 def parse_json5(text: str, path: Path, display: str | None = None) -> Json5Document:
     name = Path(display) if display else path
     try:
-        value = json5.loads(text, allow_duplicate_keys=False)
+        value = _plain_json(text)
+    except _NotPlainJson:
+        value = _MISSING
+    try:
+        if value is _MISSING:
+            value = json5.loads(text, allow_duplicate_keys=False)
     except ValueError as exc:
         raise _syntax_error(name, text, str(exc)) from None
     except RecursionError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pytest_sizebudget.errors import InputError
@@ -20,6 +20,8 @@ from .model import BlobEntry, Package
 
 # (path) -> (merkle root, size in bytes)
 Hasher = Callable[[Path], tuple[str, int]]
+# (paths) -> path -> merkle root, or the exception saying why the file cannot be hashed
+BatchHasher = Callable[[Sequence[Path]], Mapping[Path, "str | Exception"]]
 
 
 def list_directory_files(root: Path, display: str | None = None) -> list[tuple[str, Path]]:
@@ -91,6 +93,25 @@ def load_directory(path: Path, hasher: Hasher, *, display: str | None = None) ->
         except OSError as exc:
             raise InputError(f"{shown}/{rel}: cannot read: {exc.strerror}") from None
         blobs.append(BlobEntry(merkle=merkle, path=rel, source=file, size=size))
+    return Package(
+        name=path.resolve().name, origin=display or str(path), kind="directory", blobs=tuple(blobs)
+    )
+
+
+def load_directory_batch(
+    path: Path, hash_files: BatchHasher, *, display: str | None = None
+) -> Package:
+    """``load_directory`` with every file hashed in one call (the engine's stat index and
+    threads); the first file that cannot be hashed fails the package, naming the file."""
+    shown = display or str(path)
+    files = list_directory_files(path, shown)
+    roots = hash_files([file for _, file in files])
+    blobs = []
+    for rel, file in files:
+        merkle = roots[file]
+        if isinstance(merkle, Exception):
+            raise InputError(f"{shown}/{rel}: {merkle}")
+        blobs.append(BlobEntry(merkle=merkle, path=rel, source=file))
     return Package(
         name=path.resolve().name, origin=display or str(path), kind="directory", blobs=tuple(blobs)
     )

@@ -21,7 +21,8 @@ from .json_report import SCHEMA_VERSION
 from .model import MATCHED, NEW, BudgetResult
 
 # Parameters that say what the numbers mean but do not change them.
-_NOT_SIZE_DETERMINING = frozenset({"blob_sizes", "images", "warn_at"})
+# "blobfs_layouts" lists the run's layouts; each budget's own "blobfs_layout" is compared.
+_NOT_SIZE_DETERMINING = frozenset({"blob_sizes", "images", "warn_at", "blobfs_layouts"})
 
 
 class BaselineParameterWarning(UserWarning):

@@ -158,3 +158,43 @@ def test_same_json_with_and_without_xdist(
     other = pytester.runpytest("--sizebudget", "--sizebudget-json=other.json", *xdist_args)
     assert base.parseoutcomes() == other.parseoutcomes()
     assert (pytester.path / "base.json").read_bytes() == (pytester.path / "other.json").read_bytes()
+
+
+def test_measured_blobs_go_through_the_sizers_cache(pytester: pytest.Pytester) -> None:
+    """No blobs.json: the default sizer's engines measure, and fill its cache."""
+    from pytest_sizebudget.measure.merkle import merkle_root
+
+    data = {"a": b"a" * 20000, "b": b"b" * 100}
+    for name, content in data.items():
+        (pytester.path / name).write_bytes(content)
+    for release, names in (("v1", ["a"]), ("v2", ["a", "b"])):
+        manifest = {
+            "version": "1",
+            "package": {"name": "p", "version": "0"},
+            "blobs": [
+                {"source_path": n, "path": n, "merkle": merkle_root(data[n]), "size": len(data[n])}
+                for n in names
+            ],
+        }
+        (pytester.path / f"{release}.json").write_text(json.dumps(manifest))
+    (pytester.path / "u.sizebudget.json5").write_text(
+        json.dumps(
+            {
+                "update_budgets": [
+                    {
+                        "name": "u",
+                        "capacity_bytes": "1 MiB",
+                        "download_budget_bytes": 100,
+                        "from": {"packages": ["v1.json"]},
+                        "to": {"packages": ["v2.json"]},
+                    }
+                ]
+            }
+        )
+    )
+    result = pytester.runpytest("--sizebudget", "--sizebudget-cache-dir=cache", "--sizebudget-json=r.json")
+    result.assert_outcomes(passed=1)
+    ota = json.loads((pytester.path / "r.json").read_text())["budgets"][0]
+    assert ota["download_bytes"] == 100  # b: 100 bytes, stored uncompressed
+    assert ota["peak_bytes"] == 8192 + 8192  # a (zstd keeps it in one block) + b
+    assert any(p.is_file() for p in (pytester.path / "cache").rglob("*"))

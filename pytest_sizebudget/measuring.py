@@ -1,0 +1,403 @@
+"""The measurement engine as the evaluator's ``BlobSizer`` (pytest-free).
+
+``EngineSizer`` answers, for blobs that no blobs.json sizes, what blobfs would store:
+one ``MeasurementEngine`` per blobfs layout, all sharing one cache directory.  It also
+hashes directory packages (through the engine's stat index) and, with ``verify``,
+checks that manifest blobs have the merkle roots their manifests claim.
+
+Several processes (xdist workers, parallel CI jobs) may measure the same blobs at once.
+So that no blob is compressed twice, a blob that is not in the cache is only measured
+while holding a per-merkle ``flock`` in the cache directory; a process that finds the
+lock taken measures its other blobs first, then waits for the holder and reads the
+cached answer.  Locks are only ever taken without blocking while others are held, so
+processes cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .errors import MeasurementError
+from .evaluate import SizeRequest
+from .measure.blobfs import CHUNK_RULE_VERSION, Layout
+from .measure.cache import CACHE_FORMAT, BlobCache, _read, _seal, _unseal, _write_atomically
+from .measure.compress import ZSTD_LEVEL, libzstd_version
+from .measure.engine import BlobRequest, EngineStats, MeasurementEngine
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: workers may measure a shared blob twice
+    fcntl = None  # type: ignore[assignment]
+
+# Below this many seconds a measurement says nothing on the terminal.
+PROGRESS_AFTER = 1.5
+# Locks held at once while measuring one batch (each is an open file descriptor).
+LOCK_BATCH = 256
+
+ProgressSink = Callable[["Progress"], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a long measurement is: blobs and bytes done so far in this call."""
+
+    blobs_done: int
+    blobs_total: int
+    bytes_done: int
+    seconds: float
+
+    @property
+    def mib_per_second(self) -> float:
+        return self.bytes_done / (1 << 20) / self.seconds if self.seconds > 0 else 0.0
+
+    def describe(self) -> str:
+        return (
+            f"sizebudget: measuring blobs: {self.blobs_done:,}/{self.blobs_total:,} done, "
+            f"{self.bytes_done / (1 << 20):,.1f} MiB read, {self.mib_per_second:,.1f} MiB/s"
+        )
+
+
+def size_parameters() -> dict[str, object]:
+    """Everything besides content and layout that determines a measured size."""
+    return {
+        "zstd_level": ZSTD_LEVEL,
+        "libzstd_version": libzstd_version(),
+        "chunk_rule_version": CHUNK_RULE_VERSION,
+    }
+
+
+def add_stats(a: EngineStats, b: EngineStats) -> EngineStats:
+    return EngineStats(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(a)})
+
+
+def describe_stats(stats: EngineStats) -> str:
+    return (
+        f"blob measurement: {stats.files_measured:,} blobs measured "
+        f"({stats.blobs_compressed:,} compressed), {stats.cache_hits:,} cache hits, "
+        f"{stats.files_hashed:,} files hashed, {stats.stat_index_hits:,} stat-index hits, "
+        f"{stats.bytes_read / (1 << 20):,.1f} MiB read"
+    )
+
+
+def default_threads(environ: Mapping[str, str] | None = None) -> int:
+    """All cores, split between xdist workers so that they do not oversubscribe them."""
+    env = os.environ if environ is None else environ
+    try:
+        workers = max(1, int(env.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    except ValueError:
+        workers = 1
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+class PackedSizes:
+    """All blob sizes a layout's cache answered, in one file: a warm run reads it instead
+    of thousands of entries.  Sealed like every cache entry (a damaged file is ignored,
+    and the per-blob entries answer), merged under an ``flock`` when written, and only an
+    accelerator: whatever it lacks is looked up in the per-blob cache."""
+
+    def __init__(self, cache: BlobCache) -> None:
+        self.path = (
+            None
+            if cache.root is None
+            else cache.root / f"v{CACHE_FORMAT}" / "packed" / f"{cache.fingerprint}.json"
+        )
+        self.fingerprint = cache.fingerprint
+        self.sizes: dict[str, tuple[int, int]] = self._load()  # merkle -> file, on-disk size
+        self.fresh: dict[str, tuple[int, int]] = {}
+
+    def _load(self) -> dict[str, tuple[int, int]]:
+        raw = None if self.path is None else _read(self.path)
+        body = None if raw is None else _unseal(raw)
+        if body is None or body.get("kind") != "packed" or body.get("params") != self.fingerprint:
+            return {}
+        entries = body.get("entries")
+        if not isinstance(entries, dict):
+            return {}
+        out = {}
+        for merkle, value in entries.items():
+            if (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            ):
+                out[merkle] = (value[0], value[1])
+        return out
+
+    def add(self, merkle: str, file_size: int, size_on_disk: int) -> None:
+        if merkle not in self.sizes:
+            self.sizes[merkle] = self.fresh[merkle] = (file_size, size_on_disk)
+
+    def save(self) -> None:
+        if self.path is None or not self.fresh:
+            return
+        lock = _lock(self.path.with_suffix(".lock"))
+        try:
+            merged = {**self._load(), **self.sizes}
+            body: dict[str, object] = {
+                "kind": "packed",
+                "params": self.fingerprint,
+                "entries": {m: list(v) for m, v in sorted(merged.items())},
+            }
+            _write_atomically(self.path, _seal(body))
+            self.fresh = {}
+        finally:
+            if lock >= 0:
+                os.close(lock)
+
+
+class EngineSizer:
+    """Sizes, hashes and verifies blobs with the measurement engine."""
+
+    def __init__(
+        self,
+        cache_root: Path | None,
+        *,
+        threads: int | None = None,
+        verify: bool = False,
+        progress: ProgressSink | None = None,
+    ) -> None:
+        self.cache_root = cache_root
+        self.threads = threads if threads is not None else default_threads()
+        self.verify = verify
+        self.progress = progress
+        self.layouts_used: set[str] = set()
+        self._engines: dict[str, MeasurementEngine] = {}
+        self._packed: dict[str, PackedSizes] = {}
+        self._stats = EngineStats()
+        self._taken = EngineStats()
+        self._settled = [0, 0]
+
+    # -- engines and bookkeeping ---------------------------------------------------
+
+    def engine(self, layout: Layout) -> MeasurementEngine:
+        found = self._engines.get(layout)
+        if found is None:
+            found = MeasurementEngine(
+                layout, cache=BlobCache(self.cache_root, layout), threads=self.threads
+            )
+            self._engines[layout] = found
+        return found
+
+    @property
+    def stats(self) -> EngineStats:
+        """Everything done since this sizer was made."""
+        return self._stats
+
+    def take_stats(self) -> EngineStats:
+        """What was done since the last call (for reports carried from xdist workers)."""
+        delta = EngineStats(
+            **{
+                f.name: getattr(self._stats, f.name) - getattr(self._taken, f.name)
+                for f in fields(self._stats)
+            }
+        )
+        self._taken = self._stats
+        return delta
+
+    def _count(self, stats: EngineStats) -> None:
+        self._stats = add_stats(self._stats, stats)
+
+    @contextlib.contextmanager
+    def _progress(self, engine: MeasurementEngine, total: int) -> Iterator[None]:
+        """Forward the engine's progress to the sink once a call has run for a while."""
+        start = time.monotonic()
+        self._settled = [0, 0]  # blobs, bytes of earlier engine calls and cache hits
+
+        def on_engine(blobs_done: int, _blobs_total: int, bytes_done: int, _total: int) -> None:
+            seconds = time.monotonic() - start
+            if self.progress is not None and seconds >= PROGRESS_AFTER:
+                blobs, done = self._settled
+                self.progress(Progress(blobs + blobs_done, total, done + bytes_done, seconds))
+
+        engine.progress = on_engine
+        try:
+            yield
+        finally:
+            engine.progress = None
+
+    def _settle(self, stats: EngineStats) -> None:
+        self._count(stats)
+        self._settled[0] += stats.requests
+        self._settled[1] += stats.bytes_read
+
+    # -- BlobSizer -------------------------------------------------------------------
+
+    def size_blobs(
+        self, requests: Sequence[SizeRequest], layout: Layout
+    ) -> Mapping[str, int | str]:
+        self.layouts_used.add(layout)
+        engine = self.engine(layout)
+        out: dict[str, int | str] = {}
+        todo: dict[str, BlobRequest] = {}
+        for r in requests:
+            if r.source is None:
+                out[r.merkle] = "the manifest gives no source_path, so it cannot be measured"
+            else:
+                todo[r.merkle] = BlobRequest(r.source, r.merkle, r.manifest_size)
+        with self._progress(engine, len(todo)):
+            packed = self._packed.get(layout)
+            if packed is None:
+                packed = self._packed[layout] = PackedSizes(engine.cache)
+            misses: list[str] = []
+            hits = 0
+            for merkle, request in todo.items():
+                known = packed.sizes.get(merkle)
+                if known is None:
+                    hit = engine.cache.get(merkle)
+                    if hit is None:
+                        misses.append(merkle)
+                        continue
+                    known = (hit.file_size, hit.size_on_disk)
+                    packed.add(merkle, *known)
+                out[merkle] = _answer(request, *known)
+                hits += 1
+            self._settle(EngineStats(requests=hits, cache_hits=hits))
+            if engine.cache.enabled and fcntl is not None:
+                self._measure_locked(engine, todo, misses, out)
+            else:
+                self._measure(engine, [todo[m] for m in misses], out)
+            for merkle in misses:
+                measured = engine.cache.get(merkle) if engine.cache.enabled else None
+                if measured is not None:
+                    packed.add(merkle, measured.file_size, measured.size_on_disk)
+            packed.save()
+        return out
+
+    def _measure(
+        self, engine: MeasurementEngine, requests: Sequence[BlobRequest], out: dict[str, int | str]
+    ) -> None:
+        if not requests:
+            return
+        for request, outcome in engine.measure(requests).items():
+            assert request.expected_merkle is not None
+            out[request.expected_merkle] = (
+                str(outcome) if isinstance(outcome, MeasurementError) else outcome.size_on_disk
+            )
+        self._settle(engine.last_stats)
+
+    def _measure_locked(
+        self,
+        engine: MeasurementEngine,
+        todo: Mapping[str, BlobRequest],
+        misses: list[str],
+        out: dict[str, int | str],
+    ) -> None:
+        assert engine.cache.root is not None
+        lock_dir = engine.cache.root / f"v{CACHE_FORMAT}" / "locks" / engine.cache.fingerprint
+        while misses:
+            busy: list[str] = []
+            for start in range(0, len(misses), LOCK_BATCH):
+                batch = misses[start : start + LOCK_BATCH]
+                held: list[tuple[str, int]] = []
+                try:
+                    for merkle in batch:
+                        fd = _try_lock(lock_dir / merkle[:2] / f"{merkle}.lock")
+                        if fd is None:
+                            busy.append(merkle)
+                        elif fd >= 0:
+                            held.append((merkle, fd))
+                        else:  # cannot lock at all: measure unlocked
+                            held.append((merkle, -1))
+                    # The engine looks in the cache again first: another process may have
+                    # measured a blob between our look and our lock.
+                    self._measure(engine, [todo[m] for m, _ in held], out)
+                finally:
+                    for _, fd in held:
+                        if fd >= 0:
+                            os.close(fd)
+            # Wait for the processes measuring the others, then read their answers.
+            for merkle in busy:
+                fd = _lock(lock_dir / merkle[:2] / f"{merkle}.lock")
+                if fd >= 0:
+                    os.close(fd)
+            misses = []
+            for merkle in busy:
+                hit = engine.cache.get(merkle)
+                if hit is None:
+                    misses.append(merkle)  # the holder failed or could not write: retry
+                else:
+                    out[merkle] = _answer(todo[merkle], hit.file_size, hit.size_on_disk)
+                    self._settle(EngineStats(requests=1, cache_hits=1))
+
+    # -- directory packages and verification -------------------------------------------
+
+    def hash_files(self, paths: Sequence[Path]) -> Mapping[Path, str | MeasurementError]:
+        """Merkle roots of files (directory packages), via the stat index where possible."""
+        engine = self.engine("compact")  # merkle roots do not depend on the layout
+        with self._progress(engine, len(paths)):
+            found = engine.hash_only(paths)
+        self._count(engine.last_stats)
+        return found
+
+    def verify_blobs(self, requests: Sequence[SizeRequest]) -> Mapping[str, str]:
+        """With ``verify``: merkle -> why the blob's content is not what its manifest claims."""
+        if not self.verify:
+            return {}
+        problems: dict[str, str] = {}
+        sources: dict[Path, list[SizeRequest]] = {}
+        for r in requests:
+            if r.source is None:
+                problems[r.merkle] = (
+                    "cannot verify: the manifest gives no source_path for this blob"
+                )
+            else:
+                sources.setdefault(r.source, []).append(r)
+        for path, actual in self.hash_files(list(sources)).items():
+            for r in sources[path]:
+                if isinstance(actual, MeasurementError):
+                    problems.setdefault(r.merkle, f"cannot verify: {actual}")
+                elif actual != r.merkle:
+                    problems.setdefault(
+                        r.merkle,
+                        f"blob {path}: merkle root is {actual} but the manifest claims {r.merkle}",
+                    )
+        return problems
+
+
+def _answer(request: BlobRequest, file_size: int, size_on_disk: int) -> int | str:
+    if request.expected_size is not None and file_size != request.expected_size:
+        return (
+            f"blob {request.source}: file is {file_size} bytes but "
+            f"{request.expected_size} bytes were expected"
+        )
+    return size_on_disk
+
+
+def _open_lock(path: Path) -> int:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return -1
+
+
+def _try_lock(path: Path) -> int | None:
+    """An fd holding the lock, ``None`` when another process holds it, -1 if unlockable."""
+    fd = _open_lock(path)
+    if fd < 0:
+        return -1
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except OSError:
+        os.close(fd)
+        return -1
+    return fd
+
+
+def _lock(path: Path) -> int:
+    fd = _open_lock(path)
+    if fd >= 0:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except (OSError, AttributeError):  # AttributeError: no fcntl on this system
+            os.close(fd)
+            return -1
+    return fd
