@@ -10,17 +10,15 @@ import bz2
 import gzip
 import json
 import lzma
-import os
-import random
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Product
 from tests.unit.images import sparse_builders as sb
+from tests.unit.images.sparse_builders import make_raw, rand
 
 MIB = 1 << 20
 WARNING = "pytest_sizebudget.plugin.SizeBudgetWarning"
@@ -31,21 +29,6 @@ def tool(name: str) -> str:
     if found is None:
         pytest.skip(f"{name} not installed (apt-get install android-sdk-libsparse-utils)")
     return found
-
-
-def rand(n: int, seed: int) -> bytes:
-    return random.Random(seed).randbytes(n)
-
-
-def make_raw(path: Path, size: int, writes: list[tuple[int, bytes]]) -> None:
-    """A sparse file: truncate to size, then write the data at its offsets."""
-    with open(path, "wb") as f:
-        f.truncate(size)
-        for offset, data in writes:
-            f.seek(offset)
-            f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def budgets(product: Product, *entries: dict[str, Any]) -> None:

@@ -6,9 +6,12 @@ the parsers under test, so that a misreading in a parser cannot be mirrored here
 
 from __future__ import annotations
 
+import os
+import random
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 RAW, FILL, DONT_CARE, CRC32 = 0xCAC1, 0xCAC2, 0xCAC3, 0xCAC4
 
@@ -125,3 +128,18 @@ def fvm_image(partitions: Sequence[Partition], **kwargs: int) -> bytes:
     """Uncompressed sparse FVM: header then every extent's data, in descriptor order."""
     data = b"".join(bytes([0x42]) * e.length for p in partitions for e in p.extents)
     return fvm_header(partitions, **kwargs) + data
+
+
+def make_raw(path: Path, size: int, writes: list[tuple[int, bytes]]) -> None:
+    """A sparse file: truncate to size, then write the data at its offsets."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for offset, data in writes:
+            f.seek(offset)
+            f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def rand(n: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(n)

@@ -3,8 +3,6 @@ bmaptool (bmap-tools).  Skipped, with the package to install, only when a tool i
 
 from __future__ import annotations
 
-import os
-import random
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -13,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pytest_sizebudget.images import measure_image
+from tests.unit.images.sparse_builders import make_raw, rand
 
 
 def need(tool: str, package: str) -> str:
@@ -24,20 +23,6 @@ def need(tool: str, package: str) -> str:
 
 def libsparse(tool: str) -> str:
     return need(tool, "android-sdk-libsparse-utils")
-
-
-def make_raw(path: Path, size: int, writes: list[tuple[int, bytes]]) -> None:
-    with open(path, "wb") as f:
-        f.truncate(size)
-        for offset, data in writes:
-            f.seek(offset)
-            f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def rand(n: int, seed: int) -> bytes:
-    return random.Random(seed).randbytes(n)
 
 
 MIB = 1 << 20
