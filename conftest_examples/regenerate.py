@@ -1,5 +1,10 @@
 """Rebuild the example product in out/ (deterministic: same bytes every time).
 
+out/ holds release 1; out/release2/ holds release 2, which changes a few blobs of
+three packages (their meta.far changes with them) and adds an update package.  Its
+manifests point at release 1's files for every blob that did not change, so each
+distinct blob is stored once.
+
 The product is Fuchsia-shaped: package manifests (blob_sources_relative "file") whose
 blobs are real files, and a blobs.json with blobfs sizes.  The blobs.json leaves out the
 fonts directory and the blobs only the wlancfg package has, as a build that did not
@@ -195,6 +200,76 @@ def main() -> None:
     blobs = [{"merkle": m, "size": s} for m, s in sorted(sizes.items())]
     (OUT / "blobs.json").write_text(json.dumps(blobs, indent=2) + "\n")
     images()
+    release2()
+
+
+# Release 2: what changed, by package and in-package path.
+CHANGES: dict[str, dict[str, bytes]] = {
+    "netstack": {"bin/netstack": media("netstack 2", 70_000)},
+    "pkg-resolver": {"data/repositories.json": text("repositories 2", 24)},
+    "wlancfg": {"bin/wlancfg": media("wlancfg 2", 18_500)},
+}
+
+
+def release2() -> None:
+    out = OUT / "release2"
+    sizes: dict[str, int] = {}
+    metas: dict[str, str] = {}
+    for name, files in PACKAGES.items():
+        changed = CHANGES.get(name, {})
+        meta = text(f"meta.far of {name} 2", 30) if changed else text(f"meta.far of {name}", 30)
+        entries = []
+        for path, data in {"meta/": meta, **files, **changed}.items():
+            rel = "meta.far" if path == "meta/" else path
+            if changed and (path == "meta/" or path in changed):
+                (out / "src" / name / rel).parent.mkdir(parents=True, exist_ok=True)
+                (out / "src" / name / rel).write_bytes(data)
+                source = f"../../src/{name}/{rel}"
+            else:  # unchanged: release 1's file
+                source = f"../../../src/{name}/{rel}"
+            merkle = merkle_root(data)
+            sizes[merkle] = blobfs_size(data)
+            if path == "meta/":
+                metas[name] = merkle
+            entries.append(
+                {"source_path": source, "path": path, "merkle": merkle, "size": len(data)}
+            )
+        write_manifest(out / "obj" / name, name, entries)
+    # The update package: its meta.far, the list of packages it installs, and a ZBI.
+    update = {
+        "meta/": text("meta.far of update 2", 30),
+        "packages.json": (json.dumps(metas, indent=2, sort_keys=True) + "\n").encode(),
+        "zbi": media("zbi 2", 30_000),
+    }
+    entries = []
+    for path, data in update.items():
+        rel = "meta.far" if path == "meta/" else path
+        (out / "src" / "update" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / "src" / "update" / rel).write_bytes(data)
+        merkle = merkle_root(data)
+        sizes[merkle] = blobfs_size(data)
+        entries.append(
+            {
+                "source_path": f"../../src/update/{rel}",
+                "path": path,
+                "merkle": merkle,
+                "size": len(data),
+            }
+        )
+    write_manifest(out / "obj" / "update", "update", entries)
+    blobs = [{"merkle": m, "size": s} for m, s in sorted(sizes.items())]
+    (out / "blobs.json").write_text(json.dumps(blobs, indent=2) + "\n")
+
+
+def write_manifest(directory: Path, name: str, entries: list[dict[str, object]]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "version": "1",
+        "package": {"name": name, "version": "0"},
+        "blobs": entries,
+        "blob_sources_relative": "file",
+    }
+    (directory / "package_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 if __name__ == "__main__":

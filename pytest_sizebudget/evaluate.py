@@ -24,6 +24,7 @@ from .packages.blob_sizes import BlobSizeStore
 from .packages.directory import Hasher, load_directory, load_directory_batch
 from .packages.manifest import load_manifest
 from .packages.model import Package
+from .product import evaluate_systems
 from .report.model import BudgetResult, FileProblem
 
 
@@ -141,6 +142,7 @@ class BudgetEvaluator:
         total_problem = _check_total(bf)
         results = self._evaluate_packages(bf, base)
         results.update(evaluate_images(bf, base, self.display))
+        results.update(evaluate_systems(self, bf, base))  # product, update budgets
         return FileEvaluation(results, total_problem)
 
     def _evaluate_packages(
@@ -329,7 +331,8 @@ def _check_total(bf: BudgetFile) -> FileProblem | None:
     if bf.total is None:
         return None
     total = bf.total.total_bytes
-    budgets = sum(b.budget_bytes for b in bf.budgets)
+    # Product and update budgets bound whole systems; they are not shares of this total.
+    budgets = sum(b.budget_bytes for b in bf.budgets if b.kind not in ("product", "update"))
     if budgets == total:
         return None
     return FileProblem(

@@ -117,6 +117,9 @@ def _record(request: pytest.FixtureRequest, result: BudgetResult) -> None:
             node.user_properties.append(("sizebudget.used_bytes", result.used_bytes))
         node.user_properties.append(("sizebudget.budget_bytes", result.budget_bytes))
         node.user_properties.append(("sizebudget.creep_budget_bytes", result.creep_budget_bytes))
+        for key in ("download_bytes", "download_budget_bytes", "peak_bytes"):  # updates
+            if isinstance(result.extra.get(key), int):
+                node.user_properties.append((f"sizebudget.{key}", result.extra[key]))
         if result.baseline_used_bytes is not None:
             node.user_properties.append(
                 ("sizebudget.baseline_used_bytes", result.baseline_used_bytes)

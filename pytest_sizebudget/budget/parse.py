@@ -29,6 +29,7 @@ from .model import (
     Sharing,
     TotalBudget,
 )
+from .product_budget import parse_product, parse_update
 
 BudgetParser = Callable[[FieldReader, Mapping[str, Any], KeyPath, Path], Budget | None]
 
@@ -86,6 +87,8 @@ def _resource(r: FieldReader, entry: Mapping[str, Any], path: KeyPath, root: Pat
 BUDGET_KINDS: dict[str, BudgetParser] = {
     "package_set_budgets": _package_set,
     "resource_budgets": _resource,
+    "product_budgets": parse_product,
+    "update_budgets": parse_update,
     "image_budgets": parse_image_budget,
 }
 

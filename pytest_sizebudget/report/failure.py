@@ -11,7 +11,13 @@ from .diff import render_changes
 from .image_failure import image_numbers
 from .model import BudgetResult
 
-_KIND_TITLE = {"package_set": "Package set", "resource": "Resource budget", "image": "Image budget"}
+_KIND_TITLE = {
+    "package_set": "Package set",
+    "resource": "Resource budget",
+    "image": "Image budget",
+    "product": "Product",
+    "update": "Update",
+}
 
 
 def title(result: BudgetResult) -> str:
@@ -29,6 +35,10 @@ def render_failure(result: BudgetResult, top_n: int = 10) -> str:
         lines.append("")
         lines.extend(result.error.splitlines())
         return "\n".join(lines)
+    if result.kind == "update":
+        from .update_failure import render_update_failure
+
+        return render_update_failure(result, top_n)
     if result.kind == "image":
         if result.over_budget:
             over = describe(result.over_by or 0)

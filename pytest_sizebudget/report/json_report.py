@@ -37,7 +37,8 @@ def build_json_report(
             "passed": sum(1 for r in ordered if r.passed),
             "over_budget": len(over),
             "errors": sum(1 for r in ordered if r.error is not None),
-            "bytes_over": sum((r.over_by or 0) for r in over),
+            # An update over its download budget alone is over with a negative over_by.
+            "bytes_over": sum(max(r.over_by or 0, 0) for r in over),
             "failed": sum(1 for r in ordered if not r.passed),
         },
     }

@@ -48,6 +48,8 @@ class BudgetResult:
             self.error is None
             and self.used_bytes is not None
             and (self.used_bytes + self.reserve_bytes <= self.budget_bytes)
+            # Kinds with further limits (an update's download) name those they exceed.
+            and not self.extra.get("failed_checks")
             and not self.creep_exceeded
         )
 
@@ -57,7 +59,11 @@ class BudgetResult:
         return (
             self.error is None
             and self.used_bytes is not None
-            and (self.used_bytes + self.reserve_bytes > self.budget_bytes)
+            and (
+                self.used_bytes + self.reserve_bytes > self.budget_bytes
+                # Kinds with further limits (an update's download) name those they exceed.
+                or bool(self.extra.get("failed_checks"))
+            )
         )
 
     @property

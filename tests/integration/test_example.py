@@ -15,7 +15,7 @@ EXAMPLE = Path(__file__).parents[2] / "conftest_examples"
 def test_example_product_passes(pytester: pytest.Pytester) -> None:
     shutil.copytree(EXAMPLE, pytester.path / "conftest_examples")
     result = pytester.runpytest("--sizebudget", "conftest_examples", "--sizebudget-json=r.json")
-    result.assert_outcomes(passed=15)  # 12 budget items, 3 tests in test_sizes.py
+    result.assert_outcomes(passed=18)  # 15 budget items, 3 tests in test_sizes.py
     names = [b["name"] for b in json.loads((pytester.path / "r.json").read_text())["budgets"]]
     assert sorted(names) == sorted(
         [
@@ -30,6 +30,9 @@ def test_example_product_passes(pytester: pytest.Pytester) -> None:
             "boot partition",
             "recovery partition",
             "fvm",
+            "Release 1 contents",
+            "Release 2 contents",
+            "OTA release 1 to 2",
         ]
     )
 
@@ -53,3 +56,24 @@ def test_example_is_reproducible(tmp_path: Path) -> None:
     generated = {p.relative_to(copy) for p in (copy / "out").rglob("*") if p.is_file()}
     committed = {p.relative_to(EXAMPLE) for p in (EXAMPLE / "out").rglob("*") if p.is_file()}
     assert generated == committed
+
+
+def test_example_update_numbers(pytester: pytest.Pytester) -> None:
+    """The two-release example: what the update downloads and the space it needs."""
+    shutil.copytree(EXAMPLE, pytester.path / "conftest_examples")
+    pytester.runpytest("--sizebudget", "conftest_examples", "--sizebudget-json=r.json")
+    budgets = json.loads((pytester.path / "r.json").read_text())["budgets"]
+    ota = next(b for b in budgets if b["kind"] == "update")
+    # peak = max(disk(1 ∪ 2), 2 x disk(2)) + update package blobs in neither
+    assert ota["peak_bytes"] == max(ota["union_bytes"], 2 * ota["to_bytes"]) + ota[
+        "update_package_extra_bytes"
+    ]
+    assert (ota["to_bytes"], ota["peak_bytes"], ota["download_bytes"]) == (319488, 688128, 128384)
+    assert sum(b["size"] for b in ota["new_blobs"]) == ota["union_bytes"] - ota["from_bytes"] + ota[
+        "update_package_extra_bytes"
+    ]
+    assert len(example_bytes()) < 1_000_000
+
+
+def example_bytes() -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(EXAMPLE.rglob("*")) if p.is_file())
