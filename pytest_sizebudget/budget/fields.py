@@ -159,3 +159,29 @@ class FieldReader:
             else:
                 self.error(item_path, f"expected a non-empty string, got {kind_of(v)}")
         return out
+
+
+def common_fields(
+    r: FieldReader, entry: Mapping[str, Any], path: KeyPath, budget_key: str = "budget_bytes"
+) -> dict[str, Any] | None:
+    """The keys every budget kind has, as ``Budget`` keyword arguments (None when invalid).
+
+    ``budget_key`` names the limit where a kind calls it otherwise (``max_contents_bytes``).
+    """
+    name = r.string(entry, path, "name", required=True)
+    if name is not None and not name.strip():
+        r.error((*path, "name"), "must not be empty")
+        name = None
+    budget = r.size(entry, path, budget_key, required=True)
+    creep = r.size(entry, path, "creep_budget_bytes")
+    owner = r.string(entry, path, "owner")
+    if name is None or budget is None:
+        return None
+    return {
+        "name": name,
+        "key": dotted(path),
+        "line": r.line(path),
+        "budget_bytes": budget,
+        "creep_budget_bytes": creep or 0,
+        "owner": owner,
+    }

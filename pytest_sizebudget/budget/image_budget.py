@@ -18,7 +18,7 @@ from typing import Any
 from pytest_sizebudget.errors import kind_of
 from pytest_sizebudget.images.model import COMPRESSIONS, FORMATS
 
-from .fields import FieldReader, KeyPath, dotted
+from .fields import FieldReader, KeyPath, common_fields, dotted
 from .model import Budget, FileRef
 
 AUTO = "auto"
@@ -51,11 +51,10 @@ def parse_image_budget(
     r: FieldReader, entry: Mapping[str, Any], path: KeyPath, root: Path
 ) -> Budget | None:
     # Imported here: parse.py registers this parser, so it cannot be imported at load time.
-    from .parse import _common
 
     if r.object(entry, path, _KEYS) is None:
         return None
-    common = _common(r, entry, path)
+    common = common_fields(r, entry, path)
     images = r.strings(entry, path, "image", required=True, allow_single=True)
     if images is not None and not images and "image" in entry:
         r.error((*path, "image"), "must name at least one image file")

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from pytest_sizebudget.errors import BudgetFileError
 
-from .fields import FieldReader, KeyPath, dotted
+from .fields import FieldReader, KeyPath, common_fields, dotted
 from .image_budget import parse_image_budget
 from .json5_source import Json5Document, load_json5
 from .model import (
@@ -36,32 +36,12 @@ BudgetParser = Callable[[FieldReader, Mapping[str, Any], KeyPath, Path], Budget 
 _COMMON = ("name", "budget_bytes", "creep_budget_bytes", "owner")
 
 
-def _common(r: FieldReader, entry: Mapping[str, Any], path: KeyPath) -> dict[str, Any] | None:
-    name = r.string(entry, path, "name", required=True)
-    if name is not None and not name.strip():
-        r.error((*path, "name"), "must not be empty")
-        name = None
-    budget = r.size(entry, path, "budget_bytes", required=True)
-    creep = r.size(entry, path, "creep_budget_bytes")
-    owner = r.string(entry, path, "owner")
-    if name is None or budget is None:
-        return None
-    return {
-        "name": name,
-        "key": dotted(path),
-        "line": r.line(path),
-        "budget_bytes": budget,
-        "creep_budget_bytes": creep or 0,
-        "owner": owner,
-    }
-
-
 def _package_set(
     r: FieldReader, entry: Mapping[str, Any], path: KeyPath, root: Path
 ) -> Budget | None:
     if r.object(entry, path, (*_COMMON, "packages", "merge")) is None:
         return None
-    common = _common(r, entry, path)
+    common = common_fields(r, entry, path)
     packages = r.strings(entry, path, "packages", required=True)
     merge = r.boolean(entry, path, "merge")
     if common is None or packages is None:
@@ -73,7 +53,7 @@ def _package_set(
 def _resource(r: FieldReader, entry: Mapping[str, Any], path: KeyPath, root: Path) -> Budget | None:
     if r.object(entry, path, (*_COMMON, "paths")) is None:
         return None
-    common = _common(r, entry, path)
+    common = common_fields(r, entry, path)
     paths = r.strings(entry, path, "paths", required=True)
     if paths is not None and not paths:
         r.error((*path, "paths"), "must name at least one in-package path")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .fields import FieldReader, KeyPath, dotted
+from .fields import FieldReader, KeyPath, common_fields, dotted
 from .model import Budget, FileRef
 
 SystemForm = Literal["packages", "images_manifest", "report"]
@@ -62,28 +62,6 @@ class UpdateBudget(Budget):
 
 
 _COMMON = ("name", "creep_budget_bytes", "owner")
-
-
-def _common(
-    r: FieldReader, entry: Mapping[str, Any], path: KeyPath, budget_key: str
-) -> dict[str, Any] | None:
-    name = r.string(entry, path, "name", required=True)
-    if name is not None and not name.strip():
-        r.error((*path, "name"), "must not be empty")
-        name = None
-    budget = r.size(entry, path, budget_key, required=True)
-    creep = r.size(entry, path, "creep_budget_bytes")
-    owner = r.string(entry, path, "owner")
-    if name is None or budget is None:
-        return None
-    return {
-        "name": name,
-        "key": dotted(path),
-        "line": r.line(path),
-        "budget_bytes": budget,
-        "creep_budget_bytes": creep or 0,
-        "owner": owner,
-    }
 
 
 def _refs(r: FieldReader, obj: Mapping[str, Any], path: KeyPath, key: str, root: Path) -> Any:
@@ -143,7 +121,7 @@ def parse_product(
     forms: tuple[SystemForm, ...] = ("packages", "images_manifest")
     if r.object(entry, path, (*_COMMON, "max_contents_bytes", *forms)) is None:
         return None
-    common = _common(r, entry, path, "max_contents_bytes")
+    common = common_fields(r, entry, path, "max_contents_bytes")
     system = _system(r, entry, path, root, forms)
     if common is None or system is None:
         return None
@@ -167,7 +145,7 @@ def parse_update(
     )
     if r.object(entry, path, known) is None:
         return None
-    common = _common(r, entry, path, "capacity_bytes")
+    common = common_fields(r, entry, path, "capacity_bytes")
     download = r.size(entry, path, "download_budget_bytes")
     slots = 1
     if "slots" in entry:
