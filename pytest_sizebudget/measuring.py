@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .errors import MeasurementError
 from .evaluate import SizeRequest
+from .measure.blob import BlobMeasurement
 from .measure.blobfs import CHUNK_RULE_VERSION, Layout
 from .measure.cache import CACHE_FORMAT, BlobCache, _read, _seal, _unseal, _write_atomically
 from .measure.compress import ZSTD_LEVEL, libzstd_version
@@ -287,42 +288,78 @@ class EngineSizer:
         misses: list[str],
         out: dict[str, int | str],
     ) -> None:
+        self._under_locks(
+            engine, misses, lambda held: self._measure(engine, [todo[m] for m in held], out)
+        )
+
+    def _under_locks(
+        self, engine: MeasurementEngine, merkles: Sequence[str], action: Callable[[list[str]], None]
+    ) -> None:
+        """Run ``action`` on merkles while this process holds their per-blob locks.
+
+        A merkle locked by another process (an xdist worker, a parallel CI job) is waited
+        for and then retried; by then its answer is in the cache, which the engine reads
+        first, so across processes each blob is compressed once.  Locks are only ever
+        tried, never waited for while others are held, so two processes cannot deadlock.
+        """
         assert engine.cache.root is not None
         lock_dir = engine.cache.root / f"v{CACHE_FORMAT}" / "locks" / engine.cache.fingerprint
-        while misses:
+        pending = list(merkles)
+        while pending:
             busy: list[str] = []
-            for start in range(0, len(misses), LOCK_BATCH):
-                batch = misses[start : start + LOCK_BATCH]
+            for start in range(0, len(pending), LOCK_BATCH):
                 held: list[tuple[str, int]] = []
                 try:
-                    for merkle in batch:
+                    for merkle in pending[start : start + LOCK_BATCH]:
                         fd = _try_lock(lock_dir / merkle[:2] / f"{merkle}.lock")
                         if fd is None:
                             busy.append(merkle)
-                        elif fd >= 0:
+                        else:  # fd < 0: this file system cannot lock; measure unlocked
                             held.append((merkle, fd))
-                        else:  # cannot lock at all: measure unlocked
-                            held.append((merkle, -1))
-                    # The engine looks in the cache again first: another process may have
-                    # measured a blob between our look and our lock.
-                    self._measure(engine, [todo[m] for m, _ in held], out)
+                    if held:
+                        action([m for m, _ in held])
                 finally:
                     for _, fd in held:
                         if fd >= 0:
                             os.close(fd)
-            # Wait for the processes measuring the others, then read their answers.
-            for merkle in busy:
+            for merkle in busy:  # wait for the holders, one at a time, holding nothing
                 fd = _lock(lock_dir / merkle[:2] / f"{merkle}.lock")
                 if fd >= 0:
                     os.close(fd)
-            misses = []
-            for merkle in busy:
-                hit = engine.cache.get(merkle)
-                if hit is None:
-                    misses.append(merkle)  # the holder failed or could not write: retry
-                else:
-                    out[merkle] = _answer(todo[merkle], hit.file_size, hit.size_on_disk)
-                    self._settle(EngineStats(requests=1, cache_hits=1))
+            pending = busy
+
+    # -- BlobMeasurer (product and update budgets) ---------------------------------------
+
+    def measure_blobs(
+        self, requests: Sequence[BlobRequest], layout: Layout
+    ) -> Mapping[BlobRequest, BlobMeasurement | MeasurementError]:
+        """Full measurements (on-disk and stored data sizes), under the same per-blob locks."""
+        self.layouts_used.add(layout)
+        engine = self.engine(layout)
+        out: dict[BlobRequest, BlobMeasurement | MeasurementError] = {}
+
+        def measure(batch: Sequence[BlobRequest]) -> None:
+            if batch:
+                out.update(engine.measure(batch))
+                self._settle(engine.last_stats)
+
+        by_merkle: dict[str, list[BlobRequest]] = {}
+        unnamed: list[BlobRequest] = []
+        for r in requests:
+            if r.expected_merkle is None:
+                unnamed.append(r)  # no name to lock by until it is read
+            else:
+                by_merkle.setdefault(r.expected_merkle, []).append(r)
+        measure(unnamed)
+        if engine.cache.enabled and fcntl is not None:
+            self._under_locks(
+                engine,
+                list(by_merkle),
+                lambda held: measure([r for m in held for r in by_merkle[m]]),
+            )
+        else:
+            measure([r for rs in by_merkle.values() for r in rs])
+        return out
 
     # -- directory packages and verification -------------------------------------------
 

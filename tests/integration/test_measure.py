@@ -197,7 +197,9 @@ def test_verify_names_package_path_claimed_and_actual_root(
     pytester: pytest.Pytester, pt_product: Product
 ) -> None:
     claimed = "ab" * 32
-    bad = write_package(pt_product.root, "bad", {"bin/tool": ONE_BYTE}, claims={"bin/tool": claimed})
+    bad = write_package(
+        pt_product.root, "bad", {"bin/tool": ONE_BYTE}, claims={"bin/tool": claimed}
+    )
     good = write_package(pt_product.root, "good", {"bin/ok": RANDOM_8193})
     pt_product.budget_file(
         {
@@ -247,7 +249,9 @@ def test_bad_blob_files_are_named_and_other_budgets_pass(
     result = pytester.runpytest("--sizebudget")
     result.assert_outcomes(passed=1, failed=3)
     result.stdout.fnmatch_lines(
-        ["*path 'bin/folder' merkle *: blob *src/folder/bin/folder: is a directory, not a blob file"]
+        [
+            "*path 'bin/folder' merkle *: blob *src/folder/bin/folder: is a directory, not a blob file"
+        ]
     )
     result.stdout.fnmatch_lines(
         [
@@ -323,7 +327,7 @@ def test_xdist_same_json_and_each_blob_compressed_once(
 
 CONCURRENT = textwrap.dedent(
     """
-    import json, sys, time
+    import json, os, sys, time
     from pathlib import Path
     from pytest_sizebudget.evaluate import SizeRequest
     from pytest_sizebudget.measure.merkle import merkle_root
@@ -336,13 +340,22 @@ CONCURRENT = textwrap.dedent(
     while time.time() < float(start):
         time.sleep(0.001)
     sizer = EngineSizer(Path(cache), threads=2)
-    sizes = sizer.size_blobs(requests, "compact")
+    if os.environ.get("MEASURE_FULLY"):  # the product and update budgets' path
+        from pytest_sizebudget.measure.engine import BlobRequest
+
+        full = sizer.measure_blobs(
+            [BlobRequest(r.source, r.merkle) for r in requests if r.source], "compact"
+        )
+        sizes = {str(req.source): m.size_on_disk for req, m in full.items()}
+    else:
+        sizes = sizer.size_blobs(requests, "compact")
     print(json.dumps({"sizes": sizes, "stats": sizer.stats.to_dict()}))
     """
 )
 
 
-def test_two_processes_never_compress_a_blob_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fully", [False, True], ids=["sizes", "full-measurements"])
+def test_two_processes_never_compress_a_blob_twice(tmp_path: Path, fully: bool) -> None:
     files = []
     for i in range(12):
         path = tmp_path / f"blob{i}"
@@ -354,6 +367,8 @@ def test_two_processes_never_compress_a_blob_twice(tmp_path: Path) -> None:
 
     start = str(time.time() + 1.0)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    if fully:
+        env["MEASURE_FULLY"] = "1"
     procs = [
         subprocess.Popen(
             [sys.executable, str(script), str(tmp_path / "cache"), start, *order],
