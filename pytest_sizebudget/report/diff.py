@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pytest_sizebudget.accounting import PackageCharge
+from pytest_sizebudget.report.text import aligned_rows
 
 ChangeKind = Literal["added", "removed", "updated"]
 
@@ -194,13 +195,8 @@ def render_changes(changes: Sequence[BlobChange], top_n: int) -> list[str]:
             )
         )
     header = ("CHANGE", "PACKAGE", "PATH", "MERKLE", "CHARGED", "DELTA")
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(6)]
     out = [f"Largest blob changes since the baseline ({len(shown)} of {len(changes)}):"]
-    for r in (header, *rows):
-        out.append(
-            f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  "
-            f"{r[3]:<{widths[3]}}  {r[4]:>{widths[4]}}  {r[5]:>{widths[5]}}".rstrip()
-        )
+    out.extend(aligned_rows(header, rows, "<<<<>>"))
     if len(changes) > len(shown):
         rest = changes[len(shown) :]
         out.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytest_sizebudget.accounting import BlobCharge, PackageCharge
+from pytest_sizebudget.report.text import aligned_rows
 from pytest_sizebudget.units import describe, format_bytes
 
 from .diff import render_changes
@@ -129,12 +130,8 @@ def render_breakdown(
     if fixed_bytes:
         rows.append(("merged meta.far (fixed allowance)", "", "", format_bytes(fixed_bytes)))
     header = ("PACKAGE / BLOB", "SIZE", "SHARED BY", "CHARGED")
-    widths = [max(len(r[i]) for r in (*rows, header)) for i in range(4)]
     out = [f"Largest packages ({len(shown)} of {len(packages)}):"]
-    for r in (header, *rows):
-        name, size, share, charged = r
-        w0, w1, w2, w3 = widths
-        out.append(f"  {name:<{w0}}  {size:>{w1}}  {share:>{w2}}  {charged:>{w3}}".rstrip())
+    out.extend(aligned_rows(header, rows, "<>>>"))
     if top_n > 0 and len(ranked) > top_n:
         rest_p = ranked[top_n:]
         out.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_sizebudget.report.text import aligned_rows
 from pytest_sizebudget.units import describe, format_bytes
 
 from .model import BudgetResult
@@ -80,17 +81,12 @@ def _contributors(new_blobs: list[dict[str, Any]], peak_failed: bool, top_n: int
                 stored,
             )
         )
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(5)]
     what = "peak" if peak_failed else "download"
     out = [
         f"Largest contributors to the {what} excess ({len(shown)} of {len(new_blobs)} blobs "
         "in 'to' or the update package and not in 'from'); removing one saves:"
     ]
-    for r in (header, *rows):
-        out.append(
-            f"  {r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  "
-            f"{r[3]:>{widths[3]}}  {r[4]:>{widths[4]}}".rstrip()
-        )
+    out.extend(aligned_rows(header, rows, "<>>>>"))
     if len(ranked) > len(shown):
         rest = ranked[len(shown) :]
         out.append(
