@@ -86,7 +86,6 @@ def owner_url(budget: Budget, template: str | None) -> str | None:
 @dataclass(frozen=True, slots=True)
 class FileEvaluation:
     results: Mapping[str, BudgetResult]  # by budget key
-    total_problem: FileProblem | None
 
 
 class BudgetEvaluator:
@@ -139,11 +138,10 @@ class BudgetEvaluator:
 
     def _evaluate(self, bf: BudgetFile) -> FileEvaluation:
         base = {b.key: self._base(bf, b) for b in bf.budgets}
-        total_problem = _check_total(bf)
         results = self._evaluate_packages(bf, base)
         results.update(evaluate_images(bf, base, self.display))
         results.update(evaluate_systems(self, bf, base))  # product, update budgets
-        return FileEvaluation(results, total_problem)
+        return FileEvaluation(results)
 
     def _evaluate_packages(
         self, bf: BudgetFile, base: dict[str, BudgetResult]
@@ -327,7 +325,7 @@ def _missing_text(
     return "\n".join(lines)
 
 
-def _check_total(bf: BudgetFile) -> FileProblem | None:
+def check_total(bf: BudgetFile) -> FileProblem | None:
     if bf.total is None:
         return None
     total = bf.total.total_bytes

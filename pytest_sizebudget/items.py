@@ -20,7 +20,7 @@ import pytest
 from .budget.model import BudgetFile
 from .budget.parse import load_budget_file
 from .errors import SizeBudgetError
-from .evaluate import BudgetEvaluator, _check_total
+from .evaluate import BudgetEvaluator, check_total
 from .image_check import warning_text
 from .keys import ITEM_REPORT, SETTINGS
 from .report.baseline import Baseline, BaselineParameterWarning, compare, parameter_differences
@@ -159,7 +159,7 @@ def _problem_check(problem: FileProblem) -> Callable[..., None]:
 def _total_check(bf: BudgetFile) -> Callable[..., None]:
     def check(request: pytest.FixtureRequest) -> None:
         __tracebackhide__ = True
-        problem = _check_total(bf)
+        problem = check_total(bf)
         if problem is not None:
             request.node.stash[ITEM_REPORT] = {"problem": problem.to_dict()}
             raise BudgetCheckFailed(problem.message)

@@ -155,7 +155,7 @@ def test_directory_packages_are_hashed_and_shared_by_content(
 
 
 def test_total_budget_bytes_messages_match_ffx(product: Product) -> None:
-    from pytest_sizebudget.evaluate import _check_total
+    from pytest_sizebudget.evaluate import check_total
 
     def total_problem(budgets: list[int], total: int) -> str | None:
         bf = load_budget_file(
@@ -170,7 +170,7 @@ def test_total_budget_bytes_messages_match_ffx(product: Product) -> None:
             ),
             display="size.json5",
         )
-        problem = _check_total(bf)
+        problem = check_total(bf)
         return None if problem is None else problem.message
 
     assert total_problem([27, 51, 23], 100) == (
