@@ -6,7 +6,7 @@ then reports:
 a. cold time (empty cache) and its throughput ratio to the raw limit: the same chunks
    compressed at level 14 on all cores from C by ``multi_compress_to_buffer``;
 b. warm times (cache filled): files stat'ed (stat index), and manifest merkles given;
-c. peak RSS of a subprocess measuring one big blob, at two sizes;
+c. peak RSS of a whole ``pytest --sizebudget`` run measuring one big blob (``bench_rss``);
 d. cold time at three product sizes (cost per byte);
 e. the exact early exit on incompressible data vs compressing everything.
 
@@ -20,7 +20,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -31,6 +30,9 @@ from pathlib import Path
 import zstandard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_rss
 
 from pytest_sizebudget.measure.blob import BlobMeasurement
 from pytest_sizebudget.measure.blobfs import COMPRESSION_THRESHOLD, chunk_size
@@ -165,54 +167,17 @@ def _merkles(paths: list[Path], cache_dir: Path) -> dict[Path, str]:
     return {p: m for p, m in found.items() if isinstance(m, str)}
 
 
-def make_big_blob(path: Path, size: int) -> None:
-    """Mostly zeros (fast to compress, so the run is short) with random 1 MiB islands, so
-    that both storage decisions' code paths and full-size zstd contexts are exercised."""
-    with path.open("wb") as f:
-        f.truncate(size)
-        for offset in range(0, size, 64 * MiB):
-            f.seek(offset)
-            f.write(os.urandom(MiB))
-
-
-def _vm_kib(field: str) -> int:
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over execve, so a child of a big
-    # benchmark process would report its parent's peak.
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def rss_child(path: str, threads: int | None) -> None:
-    engine = MeasurementEngine("compact", threads=threads)
-    before = _vm_kib("VmHWM")
-    request = BlobRequest(Path(path))
-    start = time.perf_counter()
-    result = engine.measure([request])[request]
-    elapsed = time.perf_counter() - start
-    if not isinstance(result, BlobMeasurement):
-        raise SystemExit(str(result))
-    print(f"{before} {_vm_kib('VmHWM')} {elapsed:.2f} {result.size_on_disk}")
-
-
 def section_rss(args: argparse.Namespace, rows: list[str]) -> None:
+    # The whole pytest command, as CI runs it (bench_rss.py has the details).
     workdir = Path(tempfile.mkdtemp(prefix="bench-rss-", dir=args.blob_dir))
     try:
         for size_mb in args.rss_sizes:
-            blob = workdir / f"blob-{size_mb}"
-            make_big_blob(blob, size_mb * MiB)
-            cmd = [sys.executable, __file__, "--rss-child", str(blob)]
-            if args.threads:
-                cmd += ["--threads", str(args.threads)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
-            before, peak = (int(x) for x in out[:2])
+            peak_kib, wall, said = bench_rss.run_once(workdir / "run", size_mb * MiB)
             rows.append(
-                f"| (c) peak RSS (VmHWM), one {size_mb} MiB blob | {peak / 1024:.0f} MiB "
-                f"| after imports {before / 1024:.0f} MiB; measured in {out[2]} s |"
+                f"| (c) peak RSS (VmHWM) of `pytest --sizebudget`, one {size_mb} MiB blob "
+                f"| {peak_kib / 1024:.0f} MiB | {wall:.1f} s; chunk "
+                f"{chunk_size(size_mb * MiB) // 1024} KiB; {said} |"
             )
-            blob.unlink()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -291,11 +256,7 @@ def main() -> None:
                         help="size of the incompressible blobs (default 32)")
     parser.add_argument("--only", nargs="+", choices=["a", "c", "d", "e"],
                         help="run only these sections (a includes b)")
-    parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.rss_child:
-        rss_child(args.rss_child, args.threads)
-        return
     sections = set(args.only or ["a", "c", "d", "e"])
     print(f"python {sys.version.split()[0]}, zstandard {zstandard.__version__}, "
           f"libzstd {libzstd_version()}, {os.cpu_count()} cpus, "

@@ -36,6 +36,7 @@ def sizebudget_sizer(pytestconfig: pytest.Config, sizebudget_settings: Settings)
         cache_root(pytestconfig, sizebudget_settings),
         verify=sizebudget_settings.verify,
         progress=terminal_progress(pytestconfig),
+        compression_memory=sizebudget_settings.compression_memory,
     )
 
 

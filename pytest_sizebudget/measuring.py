@@ -29,6 +29,7 @@ from .measure.blobfs import CHUNK_RULE_VERSION, Layout
 from .measure.cache import CACHE_FORMAT, BlobCache, _read, _seal, _unseal, _write_atomically
 from .measure.compress import ZSTD_LEVEL, libzstd_version
 from .measure.engine import BlobRequest, EngineStats, MeasurementEngine
+from .measure.memory import DEFAULT_COMPRESSION_MEMORY, CompressorPool
 
 try:
     import fcntl
@@ -161,8 +162,11 @@ class EngineSizer:
         threads: int | None = None,
         verify: bool = False,
         progress: ProgressSink | None = None,
+        compression_memory: int = DEFAULT_COMPRESSION_MEMORY,
     ) -> None:
         self.cache_root = cache_root
+        # One pool for every layout's engine: the budget is the process's.
+        self.compressors = CompressorPool(compression_memory)
         self.threads = threads if threads is not None else default_threads()
         self.verify = verify
         self.progress = progress
@@ -179,7 +183,10 @@ class EngineSizer:
         found = self._engines.get(layout)
         if found is None:
             found = MeasurementEngine(
-                layout, cache=BlobCache(self.cache_root, layout), threads=self.threads
+                layout,
+                cache=BlobCache(self.cache_root, layout),
+                threads=self.threads,
+                compressors=self.compressors,
             )
             self._engines[layout] = found
         return found

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from .measure.memory import DEFAULT_COMPRESSION_MEMORY
 from .settings import DEFAULT_PATTERNS, DEFAULT_TOP, Settings
 from .units import SizeSyntaxError, parse_size
 
@@ -19,6 +20,13 @@ def _top(value: str) -> int:
     if n < 0:
         raise argparse.ArgumentTypeError(f"must be 0 (show all) or more, got {n}")
     return n
+
+
+def _size(value: str) -> int:
+    try:
+        return parse_size(value)
+    except SizeSyntaxError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(parser: pytest.Parser) -> None:
@@ -96,6 +104,15 @@ def register(parser: pytest.Parser) -> None:
         help="check that every manifest blob's content has the merkle root the manifest "
         "claims; a mismatch fails the budget",
     )
+    group.addoption(
+        "--sizebudget-compression-memory",
+        metavar="SIZE",
+        type=_size,
+        default=None,
+        dest="sizebudget_compression_memory",
+        help="memory for level-14 zstd contexts, e.g. '256 MiB' (default 64 MiB): more lets "
+        "blobs of 1 GiB and up compress on more threads; one context is always allowed",
+    )
     parser.addini(
         "sizebudget_enable",
         "check size budgets without passing --sizebudget",
@@ -167,4 +184,6 @@ def settings_from_config(config: pytest.Config) -> Settings:
         baseline_path=path(config.getoption("sizebudget_baseline")),
         html_path=path(config.getoption("sizebudget_html")),
         delta_threshold=delta_threshold,
+        compression_memory=config.getoption("sizebudget_compression_memory")
+        or DEFAULT_COMPRESSION_MEMORY,
     )

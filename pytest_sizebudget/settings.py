@@ -6,6 +6,8 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
+from .measure.memory import DEFAULT_COMPRESSION_MEMORY
+
 DEFAULT_PATTERNS = ("*.sizebudget.json5", "*.sizebudget.json")
 DEFAULT_TOP = 10
 
@@ -28,6 +30,7 @@ class Settings:
     baseline_path: Path | None = None  # an earlier run's JSON report
     html_path: Path | None = None
     delta_threshold: int = 0  # summary hides smaller deltas (bytes)
+    compression_memory: int = DEFAULT_COMPRESSION_MEMORY  # bytes for zstd contexts
 
     def is_budget_file(self, path: Path) -> bool:
         """Does ``path`` match a budget-file pattern (basename, or rootdir-relative with a /)?"""

@@ -19,6 +19,7 @@ from pytest_sizebudget.errors import MeasurementError
 
 from .blobfs import Layout, check_layout, max_useful_compressed_size, stored_size
 from .compress import ChunkedSizer, batch_size
+from .memory import ByteBudget, CompressorPool
 from .merkle import MerkleHasher
 
 READ_SIZE = 1 << 20
@@ -205,15 +206,16 @@ def measure_file(
     expected_size: int | None = None,
     expected_merkle: str | None = None,
     executor: Executor | None = None,
-    submit_slot: Callable[[], object] | None = None,
-    release_slot: Callable[[], object] | None = None,
+    in_flight: ByteBudget | None = None,
+    pool: CompressorPool | None = None,
     on_bytes: Callable[[bytes], object] | None = None,
 ) -> tuple[BlobMeasurement, FileIdentity]:
     """Merkle root and blobfs size of one file, reading it once.
 
     With an ``executor`` the compression of the blob's chunk batches runs there while this
-    thread keeps reading and hashing; ``submit_slot``/``release_slot`` bound the batches in
-    flight (see ``ChunkedSizer``).  ``on_bytes`` sees every piece read, for progress.
+    thread keeps reading and hashing; ``in_flight`` bounds the bytes waiting for it and
+    ``pool`` the compressors' memory (see ``ChunkedSizer``).  ``on_bytes`` sees every
+    piece read, for progress.
     """
     f, identity = open_blob(path)
     with f:
@@ -228,8 +230,8 @@ def measure_file(
                 size,
                 limit,
                 executor=executor,
-                submit_slot=submit_slot,
-                release_slot=release_slot,
+                in_flight=in_flight,
+                pool=pool,
             )
             sinks.append(sizer.update)
         if on_bytes is not None:

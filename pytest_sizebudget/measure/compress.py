@@ -14,42 +14,39 @@ The answer is therefore identical to compressing everything, only cheaper.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Final
 
 import zstandard
 
 from .blobfs import archive_header_size, chunk_size, frame_count
+from .memory import ZSTD_LEVEL, ByteBudget, CompressorPool
 
-ZSTD_LEVEL: Final = 14
+__all__ = ["ZSTD_LEVEL", "ChunkedSizer", "batch_size", "chunked_compressed_size", "frame_sizes"]
+
 # Below this many bytes per task the cost of a future outweighs the parallelism it buys.
 BATCH_TARGET_BYTES: Final = 1 << 20
 
-_local = threading.local()
+# For callers that bring no pool: one per process, so its budget holds process-wide.
+_DEFAULT_POOL: Final = CompressorPool()
 
 
 def libzstd_version() -> str:
     return ".".join(str(part) for part in zstandard.ZSTD_VERSION)
 
 
-def _compressor() -> zstandard.ZstdCompressor:
-    # A ZstdCompressor holds one ZSTD_CCtx and must not be shared between threads; keeping
-    # one per thread also avoids re-allocating the level-14 tables for every chunk.
-    found: zstandard.ZstdCompressor | None = getattr(_local, "compressor", None)
-    if found is None:
-        found = zstandard.ZstdCompressor(
-            level=ZSTD_LEVEL, write_checksum=False, write_content_size=True
-        )
-        _local.compressor = found
-    return found
-
-
-def frame_sizes(data: bytes | memoryview, chunk: int) -> list[int]:
+def frame_sizes(
+    data: bytes | memoryview, chunk: int, pool: CompressorPool | None = None
+) -> list[int]:
     """Compressed length of each ``chunk``-sized frame of ``data`` (the last may be short)."""
     view = memoryview(data)
-    compress = _compressor().compress
-    return [len(compress(view[i : i + chunk])) for i in range(0, len(view), chunk)]
+    lender = pool if pool is not None else _DEFAULT_POOL
+    sizes = []
+    for i in range(0, len(view), chunk):
+        piece = view[i : i + chunk]
+        with lender.borrow(len(piece)) as compressor:
+            sizes.append(len(compressor.compress(piece)))
+    return sizes
 
 
 def chunked_compressed_size(data: bytes) -> int:
@@ -72,9 +69,10 @@ class ChunkedSizer:
     """Streaming chunked-archive size of a blob of known total size.
 
     ``update()`` with the blob's bytes in order (any piece sizes), then ``finish()``.  With
-    an ``executor`` whole batches are compressed on it concurrently; ``submit_slot`` and
-    ``release_slot`` (a semaphore's acquire and release) bound the batches in flight across
-    all blobs, which bounds memory.  Without an executor everything runs inline.
+    an ``executor`` whole batches are compressed on it concurrently, and ``in_flight``
+    (shared by all blobs being read) bounds the bytes waiting for compression.  Without an
+    executor everything runs inline.  Compressors come from ``pool``, whose budget bounds
+    the memory of the level-14 contexts (see ``memory``).
     """
 
     def __init__(
@@ -83,16 +81,16 @@ class ChunkedSizer:
         limit: int | None = None,
         *,
         executor: Executor | None = None,
-        submit_slot: Callable[[], object] | None = None,
-        release_slot: Callable[[], object] | None = None,
+        in_flight: ByteBudget | None = None,
+        pool: CompressorPool | None = None,
     ) -> None:
         self.total_size = total_size
         self.chunk = chunk_size(total_size)
         self.batch = batch_size(total_size)
         self._limit = limit
         self._executor = executor
-        self._submit_slot = submit_slot
-        self._release_slot = release_slot
+        self._in_flight = in_flight
+        self._pool = pool if pool is not None else _DEFAULT_POOL
         self._pending = bytearray()
         self._fed = 0
         self._lock = threading.Lock()
@@ -138,25 +136,25 @@ class ChunkedSizer:
         if self._executor is None:
             self._compress_batch(data)
             return
-        if self._submit_slot is not None:
-            self._submit_slot()
+        budget = self._in_flight
+        if budget is not None:
+            budget.acquire(len(data))
         future = self._executor.submit(self._compress_batch, data)
-        future.add_done_callback(self._done)
+        if budget is not None:
+            size = len(data)
+            future.add_done_callback(lambda _: budget.release(size))
         self._futures.append(future)
-
-    def _done(self, future: Future[None]) -> None:
-        if self._release_slot is not None:
-            self._release_slot()
 
     def _compress_batch(self, data: bytes) -> None:
         # The limit is checked after every frame, not every batch, so that the proof that
         # compression cannot pay stops work on the other threads' batches too.
         view = memoryview(data)
-        compress = _compressor().compress
         for start in range(0, len(view), self.chunk):
             if self._gave_up:
                 return
-            produced = len(compress(view[start : start + self.chunk]))
+            piece = view[start : start + self.chunk]
+            with self._pool.borrow(len(piece)) as compressor:
+                produced = len(compressor.compress(piece))
             with self._lock:
                 self.frames_compressed += 1
                 self._produced += produced

@@ -10,8 +10,8 @@ and to keep every core busy when it must:
 3. files that may share content (same size, above the compression threshold) are hashed
    first, so each distinct blob is compressed exactly once;
 4. the rest is read once each, by reader threads that hash and hand whole chunk batches
-   to a compression pool (libzstd releases the GIL), with a global cap on batches in
-   flight that bounds memory.
+   to a compression pool (libzstd releases the GIL); a cap on the bytes in flight and a
+   budget for the level-14 contexts (``memory``) bound memory whatever the blob sizes.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from .blob import (
 )
 from .blobfs import COMPRESSION_THRESHOLD, Layout, check_layout
 from .cache import BlobCache
+from .compress import BATCH_TARGET_BYTES
+from .memory import ByteBudget, CompressorPool
 
 ProgressCallback = Callable[[int, int, int, int], object]
 """``progress(blobs_done, blobs_total, bytes_done, bytes_total)``, called on the caller's
@@ -154,6 +156,7 @@ class MeasurementEngine:
         progress: ProgressCallback | None = None,
         *,
         progress_interval: float = 0.25,
+        compressors: CompressorPool | None = None,
     ) -> None:
         self.layout: Layout = check_layout(layout)
         self.cache = cache if cache is not None else BlobCache(None, self.layout)
@@ -162,6 +165,7 @@ class MeasurementEngine:
                 f"cache is for layout {self.cache.layout!r}, engine for {self.layout!r}"
             )
         self.threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
+        self.compressors = compressors if compressors is not None else CompressorPool()
         self.progress = progress
         self.progress_interval = progress_interval
         self.last_stats = EngineStats()
@@ -330,7 +334,7 @@ class MeasurementEngine:
             return
         # Two batches per compression thread keep the pool busy while readers hash; the
         # cap is global so memory stays bounded however many big blobs are read at once.
-        slots = threading.BoundedSemaphore(2 * self.threads + 2)
+        in_flight = ByteBudget((2 * self.threads + 2) * BATCH_TARGET_BYTES)
 
         def run(group: list[_PathState]) -> None:
             head = group[0]
@@ -339,8 +343,8 @@ class MeasurementEngine:
                     head.path,
                     self.layout,
                     executor=pool,
-                    submit_slot=slots.acquire,
-                    release_slot=slots.release,
+                    in_flight=in_flight,
+                    pool=self.compressors,
                     on_bytes=counters.add_bytes,
                 )
                 if head.merkle is not None and measured.merkle != head.merkle:

@@ -149,6 +149,31 @@ def test_no_cache_measures_every_time(pytester: pytest.Pytester, pt_product: Pro
     assert not (pytester.path / ".pytest_cache" / "d" / "sizebudget").exists()
 
 
+def test_compression_memory_option(pytester: pytest.Pytester, pt_product: Product) -> None:
+    # A budget below one context still measures (one at a time), to the same bytes.
+    measured_product(pt_product)
+    pytester.makepyfile(
+        test_pool="""
+        def test_pool(sizebudget_sizer):
+            assert sizebudget_sizer.compressors.budget_bytes == 1024
+        """
+    )
+    tight = pytester.runpytest(
+        "--sizebudget", "--sizebudget-no-cache", "--sizebudget-compression-memory=1 KiB",
+        "--sizebudget-json=tight.json",
+    )
+    tight.assert_outcomes(passed=2)
+    assert "2 blobs measured (1 compressed)" in measured_line(tight)
+    roomy = pytester.runpytest(
+        "--sizebudget", "--sizebudget-no-cache", "--sizebudget-json=roomy.json", "-k", "not pool"
+    )
+    roomy.assert_outcomes(passed=1, deselected=1)
+    assert (pytester.path / "tight.json").read_bytes() == (pytester.path / "roomy.json").read_bytes()
+    bad = pytester.runpytest("--sizebudget", "--sizebudget-compression-memory=lots")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--sizebudget-compression-memory*lots*"])
+
+
 def test_custom_cache_dir(pytester: pytest.Pytester, pt_product: Product) -> None:
     measured_product(pt_product)
     pytester.runpytest("--sizebudget", "--sizebudget-cache-dir=shared").assert_outcomes(passed=1)
