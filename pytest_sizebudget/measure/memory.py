@@ -2,15 +2,16 @@
 
 Two things grow with a blob.  Blobfs's chunk is 32 KiB up to 32 MiB blobs and about
 ``n / 1023`` above.  The level-14 zstd context that compresses a chunk is sized from the
-chunk's length: 0.3 MiB for 32 KiB, 16 MiB for 520 KiB, 48 MiB from 2 MiB on, where
+chunk's length: 0.9 MiB for 32 KiB, 16 MiB for 520 KiB, 48 MiB from 2 MiB on, where
 level 14's window (2^22) stops it.  The context's parameters decide the compressed bytes,
 so it cannot be made smaller, and the chunk must be compressed in one call (streaming it
-in pieces gives other bytes: ``test_compress`` shows it).  What can be bounded is how many
+in pieces gives other bytes: ``test_memory`` shows it).  What can be bounded is how many
 contexts exist at once and how many chunk bytes wait for one:
 
 - ``CompressorPool`` lends compressors keyed by the context they need.  It creates one
-  only while the live contexts (lent or idle) fit the budget, drops idle ones of other
-  sizes to make room, and otherwise makes the borrower wait its turn.  One context is
+  only while the live contexts (lent or idle) and the output buffers of compressions
+  under way fit the budget, drops idle ones to make room, and otherwise makes the
+  borrower wait its turn.  One context is
   always allowed, so a chunk whose context alone exceeds the budget still goes, alone.
 - ``ByteBudget`` is a first-come, first-served weighted semaphore for the bytes read but
   not yet compressed.
@@ -40,12 +41,15 @@ def compress_bound(length: int) -> int:
     return length + (length >> 8) + small
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def context_bytes(length: int) -> int:
-    """Memory one level-14 compression of ``length`` bytes holds: libzstd's estimate of the
-    context for parameters chosen from that length, plus the output buffer."""
+    """libzstd's estimate of the level-14 context for parameters chosen from ``length``.
+
+    Lengths that get the same parameters get the same estimate, so it also keys the pool:
+    a compressor is only reused for chunks whose context it already has.
+    """
     params = zstandard.ZstdCompressionParameters.from_level(ZSTD_LEVEL, source_size=length)
-    return int(params.estimated_compression_context_size()) + compress_bound(length)
+    return int(params.estimated_compression_context_size())
 
 
 def new_compressor() -> zstandard.ZstdCompressor:
@@ -62,39 +66,43 @@ class CompressorPool:
         self.budget_bytes = budget_bytes
         self._cond = threading.Condition()
         self._idle: dict[int, list[zstandard.ZstdCompressor]] = {}
-        self._live = 0  # bytes of every compressor that exists, lent or idle
+        self._live = 0  # context bytes of every compressor that exists, lent or idle
+        self._output = 0  # output buffers of the compressions under way
         self._queue: deque[tuple[object, int]] = deque()  # borrowers waiting to create one
         self.created = 0
-        self.peak_bytes = 0  # the most ``_live`` ever was: for tests and benchmarks
+        self.peak_bytes = 0  # the most ever held at once: for tests and benchmarks
 
     @property
     def live_bytes(self) -> int:
+        """Contexts alive (lent or idle) and output buffers in use."""
         with self._cond:
-            return self._live
+            return self._live + self._output
 
     @contextmanager
     def borrow(self, length: int) -> Iterator[zstandard.ZstdCompressor]:
         """A compressor for one ``length``-byte compression; back to the pool afterwards."""
-        cost = context_bytes(length)
-        compressor = self._take(cost)
+        cost, output = context_bytes(length), compress_bound(length)
+        compressor = self._take(cost, output)
         try:
             yield compressor
         finally:
-            self._give_back(cost, compressor)
+            self._give_back(cost, output, compressor)
 
-    def _take(self, cost: int) -> zstandard.ZstdCompressor:
+    def _take(self, cost: int, output: int) -> zstandard.ZstdCompressor:
         me = object()
         with self._cond:
             try:
                 while True:
                     idle = self._idle.get(cost)
                     if idle:
+                        self._use_output(output)
                         return idle.pop()
                     if not self._queue or self._queue[0][0] is me:
-                        self._evict(cost)
-                        if self._live == 0 or self._live + cost <= self.budget_bytes:
+                        self._evict(cost + output)
+                        used = self._live + self._output
+                        if used == 0 or used + cost + output <= self.budget_bytes:
                             self._live += cost
-                            self.peak_bytes = max(self.peak_bytes, self._live)
+                            self._use_output(output)
                             self.created += 1
                             break
                     if not any(entry is me for entry, _ in self._queue):
@@ -108,20 +116,21 @@ class CompressorPool:
                     self._cond.notify_all()
         return new_compressor()
 
-    def _evict(self, cost: int) -> None:
-        """Drop idle compressors of other sizes, largest first, until ``cost`` fits."""
+    def _use_output(self, output: int) -> None:
+        self._output += output
+        self.peak_bytes = max(self.peak_bytes, self._live + self._output)
+
+    def _evict(self, needed: int) -> None:
+        """Drop idle compressors, largest contexts first, until ``needed`` more bytes fit."""
         for size in sorted(self._idle, reverse=True):
-            if self._live + cost <= self.budget_bytes:
-                return
-            if size == cost:
-                continue
             idle = self._idle[size]
-            while idle and self._live + cost > self.budget_bytes:
+            while idle and self._live + self._output + needed > self.budget_bytes:
                 idle.pop()
                 self._live -= size
 
-    def _give_back(self, cost: int, compressor: zstandard.ZstdCompressor) -> None:
+    def _give_back(self, cost: int, output: int, compressor: zstandard.ZstdCompressor) -> None:
         with self._cond:
+            self._output -= output
             if self._queue and self._queue[0][1] != cost:
                 # Someone waits for room: free this context now rather than keep it idle,
                 # so that a stream of small compressions cannot starve a big one.

@@ -37,21 +37,27 @@ def _blocked(target: Callable[..., object], *args: object) -> tuple[threading.Th
     return thread, done
 
 
+def _need(length: int) -> int:
+    """What one compression of ``length`` bytes holds: its context and output buffer."""
+    return context_bytes(length) + compress_bound(length)
+
+
 def test_context_bytes_follows_the_chunk_and_stops_at_level_14s_window() -> None:
     small, big = context_bytes(32 * KiB), context_bytes(BIG)
     assert small < 2 * MiB < 40 * MiB < big
-    # Past level 14's 2^22 window only the output buffer still grows with the chunk.
-    grown = context_bytes(4 * BIG) - big
-    assert grown == compress_bound(4 * BIG) - compress_bound(BIG)
+    # Past level 14's 2^22 window the context stops growing; only the chunk itself does.
+    assert context_bytes(4 * BIG) == big
+    # Chunk lengths with the same parameters share a context (and a pool key).
+    assert context_bytes(32 * KiB) == context_bytes(32 * KiB - 1000)
     assert compress_bound(0) == (128 * KiB) >> 11
     assert compress_bound(MiB) == MiB + MiB // 256
 
 
 def test_a_returned_compressor_is_reused_for_the_same_context() -> None:
     pool = CompressorPool()
-    for _ in range(3):
-        with pool.borrow(SMALL) as compressor:
-            compressor.compress(bytes(SMALL))
+    for length in (SMALL, SMALL - 1, SMALL - 4096):  # a blob's last chunk is shorter
+        with pool.borrow(length) as compressor:
+            compressor.compress(bytes(length))
     assert pool.created == 1
     assert pool.live_bytes == context_bytes(SMALL)
 
@@ -70,7 +76,7 @@ def test_pooled_compressors_give_the_bytes_of_a_fresh_one(length: int) -> None:
 
 
 def test_contexts_beyond_the_budget_wait_for_one_to_come_back() -> None:
-    pool = CompressorPool(budget_bytes=context_bytes(BIG) + MiB)
+    pool = CompressorPool(budget_bytes=_need(BIG) + MiB)
     first = pool.borrow(BIG)
     first.__enter__()
     thread, done = _blocked(lambda: pool.borrow(BIG).__enter__())
@@ -79,31 +85,32 @@ def test_contexts_beyond_the_budget_wait_for_one_to_come_back() -> None:
     thread.join(10)
     assert done.is_set()
     assert pool.created == 1  # the waiter got the returned compressor
-    assert pool.peak_bytes == context_bytes(BIG)
+    assert pool.peak_bytes == _need(BIG)
 
 
 def test_one_context_is_always_allowed_even_above_the_budget() -> None:
     pool = CompressorPool(budget_bytes=MiB)
     with pool.borrow(BIG) as compressor:
         assert len(compressor.compress(bytes(BIG))) < BIG
-    assert pool.peak_bytes == context_bytes(BIG) > pool.budget_bytes
+    assert pool.peak_bytes == _need(BIG) > pool.budget_bytes
 
 
 def test_idle_contexts_of_other_sizes_are_dropped_to_make_room() -> None:
-    pool = CompressorPool(budget_bytes=context_bytes(BIG) + context_bytes(SMALL) // 2)
+    # Room for the big context, but not for it and a small compression too.
+    pool = CompressorPool(budget_bytes=context_bytes(BIG) + _need(SMALL) // 2)
     with pool.borrow(SMALL):
         pass
     with pool.borrow(BIG):
-        assert pool.live_bytes == context_bytes(BIG)  # the idle small one was freed
+        assert pool.live_bytes == _need(BIG)  # the idle small one was freed
     with pool.borrow(SMALL):
-        assert pool.live_bytes == context_bytes(SMALL)  # and now the big one
-    assert pool.peak_bytes == context_bytes(BIG)
+        assert pool.live_bytes == _need(SMALL)  # and now the big one
+    assert pool.peak_bytes == _need(BIG)
 
 
 def test_small_compressions_cannot_starve_a_big_one() -> None:
     # Two threads keep borrowing small contexts; a big borrower arrives and must get its
     # turn: returned small contexts are freed instead of kept while it waits.
-    pool = CompressorPool(budget_bytes=context_bytes(BIG) + context_bytes(SMALL) // 2)
+    pool = CompressorPool(budget_bytes=_need(BIG) + _need(SMALL) // 2)
     stop = threading.Event()
 
     def churn() -> None:
@@ -174,7 +181,7 @@ def test_measuring_under_a_tiny_budget_gives_the_same_answers(tmp_path: Path) ->
     tight = MeasurementEngine(threads=2, compressors=tight_pool).measure(requests)
     assert tight == roomy
     # Never more than one context alive at once, the largest any chunk here needs.
-    assert tight_pool.peak_bytes == max(context_bytes(chunk_size(40 * MiB)), context_bytes(9000))
+    assert tight_pool.peak_bytes == max(_need(chunk_size(40 * MiB)), _need(9000))
 
 
 def test_zstandard_streaming_differs_from_one_shot_so_chunks_stay_whole() -> None:
