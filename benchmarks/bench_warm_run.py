@@ -9,8 +9,11 @@ runs the whole command in a subprocess, as a user would:
 - warm: the cache filled by the previous run, with pytest walking the whole product
   directory (every blob file is offered to collection), and with the budget file named
   on the command line (no walk);
-- baseline: ``pytest --version`` in the same environment (interpreter and plugin start-up
-  cost, which no change to this plugin can remove).
+- floor: the same directory collected without this plugin (``pytest --co -p
+  no:sizebudget``): interpreter, pytest, every other installed plugin and pytest's walk of
+  the product, which no change to this plugin can remove; the warm run less the floor is
+  this plugin's share;
+- baseline: ``pytest --version`` in the same environment.
 
 Each is repeated and the median wall time is reported.  Bytecode: the benchmark sets
 ``PYTHONPYCACHEPREFIX`` to a private directory and clears ``PYTHONDONTWRITEBYTECODE``, so
@@ -133,14 +136,16 @@ def generate(root: Path, packages: int, sets: int, per_package: int, seed: int) 
 CPU: list[float] = []  # CPU seconds (user + system) of each timed run, in order
 
 
-def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+def timed(
+    cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0, 1)
+) -> tuple[float, str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    if proc.returncode not in (0, 1):
+    if proc.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
     return elapsed, proc.stdout
 
@@ -172,12 +177,14 @@ def main() -> None:
     # One throw-away run so imports are compiled; it also checks the product passes.
     timed(cmd, root, env)
 
-    def runs(command: list[str], cold: bool = False) -> tuple[list[float], list[float], str]:
+    def runs(
+        command: list[str], cold: bool = False, ok: tuple[int, ...] = (0, 1)
+    ) -> tuple[list[float], list[float], str]:
         walls, out = [], ""
         for _ in range(args.repeat):
             if cold:
                 shutil.rmtree(root / ".pytest_cache", ignore_errors=True)
-            wall, out = timed(command, root, env)
+            wall, out = timed(command, root, env, ok)
             walls.append(wall)
         return walls, CPU[-args.repeat :], out
 
@@ -189,8 +196,13 @@ def main() -> None:
         )
 
     named = [*cmd, "product.sizebudget.json"]  # no walk of the 6,000 blob files
+    # The same command without this plugin, collecting only: interpreter, pytest, every
+    # other installed plugin, and pytest's walk of the product directory.
+    floor_cmd = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:sizebudget"]
+    floor_cmd += args.pytest_args.split()
     cold = runs(cmd, cold=True)
     warm = runs(cmd)
+    floor = runs(floor_cmd, ok=(5,))  # 5: no tests collected, as expected
     warm_named = runs(named)
     base = runs([sys.executable, "-m", "pytest", "--version"])
     out = warm[2]
@@ -201,6 +213,9 @@ def main() -> None:
     print(f"cold (no cache):     {median(cold)}")
     print(f"warm (cache filled): {median(warm)}")
     print(f"warm, budget file named on the command line: {median(warm_named)}")
+    print(f"floor, without this plugin (pytest --co -p no:sizebudget): {median(floor)}")
+    ours = statistics.median(warm[0]) - statistics.median(floor[0])
+    print(f"this plugin's share of the warm run: {ours:.2f} s")
     print(f"pytest --version:    {median(base)}")
     for line in stats:
         print(f"warm run: {line}")
