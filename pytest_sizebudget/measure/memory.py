@@ -11,8 +11,8 @@ contexts exist at once and how many chunk bytes wait for one:
 - ``CompressorPool`` lends compressors keyed by the context they need.  It creates one
   only while the live contexts (lent or idle) and the output buffers of compressions
   under way fit the budget, drops idle ones to make room, and otherwise makes the
-  borrower wait its turn.  One context is
-  always allowed, so a chunk whose context alone exceeds the budget still goes, alone.
+  borrower wait its turn.  One context is always allowed, so a chunk whose context alone
+  exceeds the budget still goes, alone.
 - ``ByteBudget`` is a first-come, first-served weighted semaphore for the bytes read but
   not yet compressed.
 
