@@ -108,7 +108,7 @@ def register(parser: pytest.Parser) -> None:
         "--sizebudget-compression-memory",
         metavar="SIZE",
         type=_size,
-        default=None,
+        default=DEFAULT_COMPRESSION_MEMORY,
         dest="sizebudget_compression_memory",
         help="memory for level-14 zstd contexts, e.g. '256 MiB' (default 64 MiB): more lets "
         "blobs of 1 GiB and up compress on more threads; one context is always allowed",
@@ -184,6 +184,5 @@ def settings_from_config(config: pytest.Config) -> Settings:
         baseline_path=path(config.getoption("sizebudget_baseline")),
         html_path=path(config.getoption("sizebudget_html")),
         delta_threshold=delta_threshold,
-        compression_memory=config.getoption("sizebudget_compression_memory")
-        or DEFAULT_COMPRESSION_MEMORY,
+        compression_memory=config.getoption("sizebudget_compression_memory"),
     )

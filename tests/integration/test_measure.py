@@ -169,6 +169,19 @@ def test_compression_memory_option(pytester: pytest.Pytester, pt_product: Produc
     )
     roomy.assert_outcomes(passed=1, deselected=1)
     assert (pytester.path / "tight.json").read_bytes() == (pytester.path / "roomy.json").read_bytes()
+    # 0 is a budget too (one compression at a time), not "unset".
+    pytester.makepyfile(
+        test_pool="""
+        def test_pool(sizebudget_sizer):
+            assert sizebudget_sizer.compressors.budget_bytes == 0
+        """
+    )
+    zero = pytester.runpytest(
+        "--sizebudget", "--sizebudget-no-cache", "--sizebudget-compression-memory=0",
+        "--sizebudget-json=zero.json",
+    )
+    zero.assert_outcomes(passed=2)
+    assert (pytester.path / "zero.json").read_bytes() == (pytester.path / "roomy.json").read_bytes()
     bad = pytester.runpytest("--sizebudget", "--sizebudget-compression-memory=lots")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*--sizebudget-compression-memory*lots*"])
