@@ -27,9 +27,9 @@ from .evaluate import SizeRequest
 from .measure.blob import BlobMeasurement
 from .measure.blobfs import CHUNK_RULE_VERSION, Layout
 from .measure.cache import CACHE_FORMAT, BlobCache, _read, _seal, _unseal, _write_atomically
-from .measure.compress import ZSTD_LEVEL, libzstd_version
+from .measure.compress import libzstd_version
 from .measure.engine import BlobRequest, EngineStats, MeasurementEngine
-from .measure.memory import DEFAULT_COMPRESSION_MEMORY, CompressorPool
+from .measure.memory import DEFAULT_COMPRESSION_MEMORY, ZSTD_LEVEL, CompressorPool
 
 try:
     import fcntl

@@ -31,7 +31,8 @@ from typing import Final
 
 from .blob import BlobMeasurement, FileIdentity
 from .blobfs import CHUNK_RULE_VERSION, Layout
-from .compress import ZSTD_LEVEL, libzstd_version
+from .compress import libzstd_version
+from .memory import ZSTD_LEVEL
 
 try:
     import fcntl

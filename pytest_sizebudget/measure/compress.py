@@ -20,9 +20,7 @@ from typing import Final
 import zstandard
 
 from .blobfs import archive_header_size, chunk_size, frame_count
-from .memory import ZSTD_LEVEL, ByteBudget, CompressorPool
-
-__all__ = ["ZSTD_LEVEL", "ChunkedSizer", "batch_size", "chunked_compressed_size", "frame_sizes"]
+from .memory import ByteBudget, CompressorPool
 
 # Below this many bytes per task the cost of a future outweighs the parallelism it buys.
 BATCH_TARGET_BYTES: Final = 1 << 20
