@@ -17,12 +17,14 @@ and to keep every core busy when it must:
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pytest_sizebudget.errors import MeasurementError
 
@@ -39,6 +41,11 @@ from .blobfs import COMPRESSION_THRESHOLD, Layout, check_layout
 from .cache import BlobCache
 from .compress import BATCH_TARGET_BYTES
 from .memory import ByteBudget, CompressorPool
+
+_T = TypeVar("_T")
+_END: Any = object()
+# Futures per thread submitted ahead of completion: enough to keep every thread fed.
+_SUBMIT_AHEAD = 4
 
 ProgressCallback = Callable[[int, int, int, int], object]
 """``progress(blobs_done, blobs_total, bytes_done, bytes_total)``, called on the caller's
@@ -314,7 +321,7 @@ class MeasurementEngine:
                     counters.blobs_done += state.weight
 
         with ThreadPoolExecutor(self.threads, thread_name_prefix="sizebudget-hash") as readers:
-            self._drain([readers.submit(run, s) for s in todo], counters)
+            self._drain(readers, run, todo, counters)
 
     @staticmethod
     def _groups(states: list[_PathState]) -> list[list[_PathState]]:
@@ -372,18 +379,47 @@ class MeasurementEngine:
                 state.result = measured
 
         with ThreadPoolExecutor(self.threads + 1, thread_name_prefix="sizebudget-read") as readers:
-            self._drain([readers.submit(run, g) for g in groups], counters)
+            self._drain(readers, run, groups, counters)
 
     # -- progress and bookkeeping ------------------------------------------------------
 
-    def _drain(self, futures: list[Future[None]], counters: _Counters) -> None:
-        pending = set(futures)
-        while pending:
-            done, pending = wait(
-                pending, timeout=self.progress_interval, return_when=FIRST_COMPLETED
-            )
-            for future in done:
-                future.result()  # a bug, not a measurement error: let it surface
+    def _drain(
+        self,
+        pool: ThreadPoolExecutor,
+        run: Callable[[_T], None],
+        items: Iterable[_T],
+        counters: _Counters,
+    ) -> None:
+        """``run`` on every item in ``pool``; O(1) work per completion, bounded submission.
+
+        Completions arrive on a queue (a done-callback puts each future there), so the
+        caller's thread never walks the set of pending futures: ``wait(pending,
+        FIRST_COMPLETED)`` after every completion costs O(pending) and made draining n
+        files O(n^2).  At most ``_SUBMIT_AHEAD`` futures per thread exist at once, so a
+        million files never sit in memory as futures.
+        """
+        done: queue.SimpleQueue[Future[None]] = queue.SimpleQueue()
+        limit = _SUBMIT_AHEAD * max(self.threads, 1)
+        todo = iter(items)
+        in_flight = 0
+        more = True
+        while True:
+            while more and in_flight < limit:
+                item = next(todo, _END)
+                if item is _END:
+                    more = False
+                    break
+                pool.submit(run, item).add_done_callback(done.put)
+                in_flight += 1
+            if not in_flight:
+                return
+            try:
+                future = done.get(timeout=self.progress_interval)
+            except queue.Empty:
+                self._report(counters, force=False)
+                continue
+            in_flight -= 1
+            future.result()  # a bug, not a measurement error: let it surface
             self._report(counters, force=False)
 
     def _report(self, counters: _Counters, *, force: bool) -> None:
