@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .budget.model import BudgetFile, FileRef, PackageSetBudget, Sharing
+from .budget.model import BudgetFile, FileRef, Sharing
 from .errors import InputError, SizeBudgetError
 from .evaluate import BudgetEvaluator
 from .images.measure import measure_image
 from .images.model import ImageSizes
+from .kinds.package_set import PackageSetBudget
 from .report.failure import render_breakdown
 from .report.model import BudgetResult
 from .units import describe, parse_size

@@ -1,73 +1,28 @@
-"""Budget file in, one ``BudgetResult`` per budget out: loading, sizing and accounting.
+"""Budget file in, one ``BudgetResult`` per budget out, through the file's budget kinds.
 
 Each budget file is evaluated once per process (items of the same file share it), so
-share counts that span the file's package sets are computed from the whole file.
-Sizes come from the file's blobs.json files first; blobs they do not cover go to the
-``BlobSizer`` (the measurement engine), and a blob nobody can size fails its budget.
+kinds that need the whole file at once (share counts that span its package sets) get it.
+The evaluator knows no kind: it gives each kind its budgets and an
+``EvaluationContext``, and fills in what every result has (name, file, line, limits,
+owner, the kind's warning).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 from urllib.parse import quote_plus
 
-from .accounting import MissingBlob, ResourceInput, SetInput, Usage, account
-from .budget.model import Budget, BudgetFile, Layout, PackageSetBudget, ResourceBudget
-from .errors import InputError, SizeBudgetError
-from .image_check import evaluate_images
-from .measure.merkle import merkle_root_of_file
+from .budget.model import Budget, BudgetFile
+from .errors import SizeBudgetError
+from .kinds.base import EvaluationContext
+from .kinds.registry import KindRegistry
+from .measure.sizer import BlobSizer, EngineSizer
 from .packages.blob_sizes import BlobSizeStore
-from .packages.directory import Hasher, load_directory, load_directory_batch
-from .packages.manifest import load_manifest
-from .packages.model import Package
-from .product import evaluate_systems
+from .packages.loader import PackageLoader
 from .report.model import BudgetResult, FileProblem
-
-
-@dataclass(frozen=True, slots=True)
-class SizeRequest:
-    """A blob that no blobs.json sizes: what is known about where its bytes are."""
-
-    merkle: str
-    source: Path | None
-    manifest_size: int | None
-
-
-class BlobSizer(Protocol):
-    """Sizes blobs that no blobs.json covers: merkle -> on-disk bytes, or an error text."""
-
-    def size_blobs(
-        self, requests: Sequence[SizeRequest], layout: Layout
-    ) -> Mapping[str, int | str]: ...
-
-
-@runtime_checkable
-class DirectoryHasher(Protocol):
-    """A sizer that can also hash many files at once (directory packages)."""
-
-    def hash_files(self, paths: Sequence[Path]) -> Mapping[Path, str | SizeBudgetError]: ...
-
-
-@runtime_checkable
-class BlobVerifier(Protocol):
-    """A sizer that checks manifest blobs: merkle -> why its content is not as claimed."""
-
-    verify: bool
-
-    def verify_blobs(self, requests: Sequence[SizeRequest]) -> Mapping[str, str]: ...
-
-
-class NoMeasurement:
-    """The sizer used when blob measurement is not available: sizes nothing."""
-
-    def size_blobs(
-        self, requests: Sequence[SizeRequest], layout: Layout
-    ) -> Mapping[str, int | str]:
-        return {}
 
 
 def owner_url(budget: Budget, template: str | None) -> str | None:
@@ -93,15 +48,20 @@ class BudgetEvaluator:
         self,
         blob_sizes: BlobSizeStore,
         sizer: BlobSizer | None = None,
-        hasher: Hasher = merkle_root_of_file,
         owner_template: str | None = None,
         display_root: Path | None = None,
+        kinds: KindRegistry | None = None,
     ) -> None:
+        if kinds is None:
+            from .kinds.builtin import builtin_kinds
+
+            kinds = builtin_kinds()
         self.blob_sizes = blob_sizes
-        self.sizer = sizer or NoMeasurement()
-        self.hasher = hasher
+        # Without a sizer of its own, measure without a persistent cache.
+        self.sizer: BlobSizer = sizer if sizer is not None else EngineSizer(None)
         self.owner_template = owner_template
         self.display_root = display_root
+        self.kinds = kinds
         self._done: dict[Path, FileEvaluation] = {}
         self._lock = threading.Lock()
 
@@ -120,6 +80,11 @@ class BudgetEvaluator:
                 self._done[bf.path] = self._evaluate(bf)
             return self._done[bf.path]
 
+    def evaluated(self, bf: BudgetFile) -> bool:
+        """Whether ``bf`` has been evaluated in this process already."""
+        with self._lock:
+            return bf.path in self._done
+
     def result(self, bf: BudgetFile, key: str) -> BudgetResult:
         return self.evaluate(bf).results[key]
 
@@ -133,204 +98,44 @@ class BudgetEvaluator:
             budget_bytes=b.budget_bytes,
             creep_budget_bytes=b.creep_budget_bytes,
             owner=owner_url(b, self.owner_template),
-            parameters={"sharing": bf.sharing, "blobfs_layout": bf.blobfs_layout},
         )
 
     def _evaluate(self, bf: BudgetFile) -> FileEvaluation:
         base = {b.key: self._base(bf, b) for b in bf.budgets}
-        results = self._evaluate_packages(bf, base)
-        results.update(evaluate_images(bf, base, self.display))
-        results.update(evaluate_systems(self, bf, base))  # product, update budgets
-        return FileEvaluation(results)
-
-    def _evaluate_packages(
-        self, bf: BudgetFile, base: dict[str, BudgetResult]
-    ) -> dict[str, BudgetResult]:
-        sets, resources = bf.package_sets, bf.resources
-        if not sets and not resources:
-            return base
-        errors: dict[str, str] = {}
-        loaded: dict[str, list[Package]] = {}
-        cache: dict[Path, Package | InputError] = {}
-        for s in sets:
-            try:
-                loaded[s.key] = [self._package(bf, ref.path, ref.key, cache) for ref in s.packages]
-            except InputError as exc:
-                errors[s.key] = str(exc)
-        try:
-            index = self.blob_sizes.index(
-                [(ref.path, self.display(ref.path)) for ref in bf.blob_sizes]
-            )
-        except InputError as exc:
-            msg = f"blob_sizes: {exc}"
-            return {k: r.with_error(msg) for k, r in base.items()}
-
-        unreadable = [s for s in sets if s.key in errors]
-        for b in (*sets, *resources):
-            if b.key in errors:
+        context = EvaluationContext(
+            blob_sizes=self.blob_sizes,
+            sizer=self.sizer,
+            packages=PackageLoader(bf, self.sizer.hash_files, self.display),
+            display=self.display,
+        )
+        by_kind: dict[str, list[Budget]] = {}
+        for b in bf.budgets:
+            by_kind.setdefault(self.kinds.of_budget(b).name, []).append(b)
+        results: dict[str, BudgetResult] = {}
+        for kind in self.kinds:
+            budgets = by_kind.get(kind.name)
+            if not budgets:
                 continue
-            spans_file = bf.sharing == "global" or isinstance(b, ResourceBudget)
-            if unreadable and spans_file:
-                names = ", ".join(repr(s.name) for s in unreadable)
-                errors[b.key] = (
-                    f"cannot account: package set {names} could not be read, and share "
-                    f"counts span every package set in {bf.display} "
-                    f"({'resource budget' if isinstance(b, ResourceBudget) else 'sharing: global'})"
-                )
-        ok_sets = [s for s in sets if s.key not in errors]
-        inputs = [SetInput(s.name, loaded[s.key], s.merge) for s in ok_sets]
-        ok_resources = [r for r in resources if r.key not in errors]
-        sizes: dict[str, int | str] = dict(index.sizes)
-        unverified = self._verify(inputs)
-        sizes.update(self._measure_missing(inputs, {**sizes, **unverified}, bf.blobfs_layout))
-        sizes.update(unverified)  # a blob that is not what its manifest claims has no size
-        set_usages, resource_usages = account(
-            inputs,
-            [ResourceInput(r.name, frozenset(r.paths)) for r in ok_resources],
-            {m: s for m, s in sizes.items() if isinstance(s, int)},
-            bf.sharing,
-        )
-        out = dict(base)
-        for key, msg in errors.items():
-            out[key] = base[key].with_error(msg)
-        for budget, usage in (
-            *zip(ok_sets, set_usages, strict=True),
-            *zip(ok_resources, resource_usages, strict=True),
-        ):
-            out[budget.key] = _with_usage(base[budget.key], budget, usage, sizes, unverified)
-        return out
-
-    def _package(
-        self, bf: BudgetFile, path: Path, key: str, cache: dict[Path, Package | InputError]
-    ) -> Package:
-        resolved = path.absolute()
-        if resolved not in cache:
             try:
-                if resolved.is_dir() and isinstance(self.sizer, DirectoryHasher):
-                    cache[resolved] = load_directory_batch(
-                        resolved, self.sizer.hash_files, display=self.display(path)
+                got = kind.evaluate(context, bf, budgets, {b.key: base[b.key] for b in budgets})
+            except SizeBudgetError as exc:
+                got = {b.key: base[b.key].with_error(str(exc)) for b in budgets}
+            for b in budgets:
+                found = got.get(b.key)
+                if found is None:
+                    found = base[b.key].with_error(
+                        f"budget kind {kind.name!r} gave no result for {b.key}"
                     )
-                elif resolved.is_dir():
-                    cache[resolved] = load_directory(
-                        resolved, self.hasher, display=self.display(path)
-                    )
-                elif not resolved.exists():
-                    raise InputError(f"{self.display(path)}: does not exist")
-                else:
-                    cache[resolved] = load_manifest(
-                        resolved,
-                        working_dir=bf.root,
-                        include_subpackages=bf.include_subpackages,
-                        display=self.display(path),
-                    )
-            except InputError as exc:
-                cache[resolved] = InputError(f"{key}: {exc}")
-        got = cache[resolved]
-        if isinstance(got, InputError):
-            raise got
-        return got
-
-    def _verify(self, inputs: Sequence[SetInput]) -> Mapping[str, str]:
-        """Every manifest blob checked against its content, when the sizer verifies."""
-        if not isinstance(self.sizer, BlobVerifier) or not self.sizer.verify:
-            return {}
-        requests: dict[tuple[str, Path | None], SizeRequest] = {}
-        for s in inputs:
-            for p in s.packages:
-                if p.kind != "manifest":
-                    continue
-                for b in p.blobs:
-                    request = SizeRequest(b.merkle, b.source, b.size)
-                    requests.setdefault((b.merkle, b.source), request)
-        if not requests:
-            return {}
-        try:
-            return self.sizer.verify_blobs(list(requests.values()))
-        except SizeBudgetError as exc:
-            return {m: str(exc) for m, _ in requests}
-
-    def _measure_missing(
-        self, inputs: Sequence[SetInput], sizes: Mapping[str, int | str], layout: Layout
-    ) -> Mapping[str, int | str]:
-        requests: dict[str, SizeRequest] = {}
-        for s in inputs:
-            for p in s.packages:
-                for b in p.blobs:
-                    if b.merkle not in sizes and b.merkle not in requests:
-                        requests[b.merkle] = SizeRequest(b.merkle, b.source, b.size)
-        if not requests:
-            return {}
-        try:
-            return self.sizer.size_blobs(list(requests.values()), layout)
-        except SizeBudgetError as exc:
-            return {m: str(exc) for m in requests}
+                results[b.key] = self.kinds.with_warning(found)
+        return FileEvaluation({b.key: results[b.key] for b in bf.budgets})
 
 
-def _with_usage(
-    result: BudgetResult,
-    budget: Budget,
-    usage: Usage,
-    sizes: Mapping[str, int | str],
-    unverified: Mapping[str, str],
-) -> BudgetResult:
-    from dataclasses import replace
-
-    result = replace(
-        result, used_bytes=usage.used_bytes, packages=usage.packages, fixed_bytes=usage.fixed_bytes
-    )
-    if usage.missing:
-        # A partial sum would be a guess: the budget is unmeasured, its breakdown stays.
-        return replace(
-            result, used_bytes=None, error=_missing_text(budget, usage.missing, sizes, unverified)
-        )
-    if isinstance(budget, PackageSetBudget) and budget.merge:
-        return replace(result, extra={"merged": True})
-    return result
-
-
-def _missing_text(
-    budget: Budget,
-    missing: Sequence[MissingBlob],
-    sizes: Mapping[str, int | str],
-    unverified: Mapping[str, str],
-) -> str:
-    lines = []
-    bad = [m for m in missing if m.merkle in unverified]
-    if bad:
-        one = len(bad) == 1
-        lines.append(
-            f"{len(bad)} blob{'' if one else 's'} of budget {budget.name!r} "
-            f"{'does' if one else 'do'} not match the merkle root the manifest claims "
-            "(--sizebudget-verify):"
-        )
-        for m in bad:
-            lines.append(
-                f"  package {m.package!r} ({m.origin}) path {m.path!r} claimed merkle "
-                f"{m.merkle}: {unverified[m.merkle]}"
-            )
-    missing = [m for m in missing if m.merkle not in unverified]
-    if not missing:
-        return "\n".join(lines)
-    one = len(missing) == 1
-    lines.append(
-        f"{len(missing)} blob{'' if one else 's'} of budget {budget.name!r} "
-        f"{'has' if one else 'have'} no known size (not in any blobs.json, and not measured):"
-    )
-    for m in missing:
-        why = sizes.get(m.merkle)
-        lines.append(
-            f"  package {m.package!r} ({m.origin}) path {m.path!r} merkle {m.merkle}"
-            + (f": {why}" if isinstance(why, str) else "")
-        )
-    return "\n".join(lines)
-
-
-def check_total(bf: BudgetFile) -> FileProblem | None:
+def check_total(bf: BudgetFile, kinds: KindRegistry) -> FileProblem | None:
     if bf.total is None:
         return None
     total = bf.total.total_bytes
-    # Product and update budgets bound whole systems; they are not shares of this total.
-    budgets = sum(b.budget_bytes for b in bf.budgets if b.kind not in ("product", "update"))
+    # Only budgets whose kind says they are shares of the file's total count towards it.
+    budgets = sum(b.budget_bytes for b in bf.budgets if kinds.of_budget(b).joins_total(b))
     if budgets == total:
         return None
     return FileProblem(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from .api import SizeBudgetAPI
-from .evaluate import BlobSizer, BudgetEvaluator
-from .keys import SETTINGS
-from .measuring import EngineSizer, Progress, ProgressSink
+from .evaluate import BudgetEvaluator
+from .keys import KINDS, SETTINGS
+from .measure.sizer import BlobSizer, EngineSizer, Progress, ProgressSink
 from .packages.blob_sizes import BlobSizeStore
 from .report.baseline import Baseline, load_baseline
 from .settings import Settings
@@ -52,26 +55,77 @@ def cache_root(config: pytest.Config, settings: Settings) -> Path | None:
     return Path(cache.mkdir("sizebudget"))
 
 
+# A measurement shorter than this says nothing on the terminal.
+PROGRESS_AFTER = 1.5
+# Seconds between updates of the live progress line on a terminal.
+LIVE_INTERVAL = 0.5
+
+
 def terminal_progress(config: pytest.Config) -> ProgressSink | None:
-    """Progress lines for long measurements, on the controller's terminal only."""
-    if hasattr(config, "workerinput") or config.get_verbosity() < 0:
+    """Progress lines for long measurements, past pytest's output capture.
+
+    On a terminal one live line is rewritten in place; otherwise (a CI log, a pipe) a
+    line every ``sizebudget_progress_interval`` seconds.  Under xdist each worker writes
+    its own lines, prefixed with its id, to its standard error, which is the
+    controller's.  Quiet under ``-q``.
+    """
+    if config.get_verbosity() < 0:
         return None
+    settings = config.stash[SETTINGS]
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    workerinput = getattr(config, "workerinput", None)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
+    live = workerinput is None and reporter is not None and bool(reporter.isatty())
+    write: Callable[[str, bool], None]
+    if workerinput is not None:
+        prefix = f"[{workerinput.get('workerid', 'worker')}] "
+
+        def write(line: str, final: bool) -> None:
+            sys.stderr.write(prefix + line + "\n")
+            sys.stderr.flush()
+
+    elif reporter is None:
         return None
-    last = [0.0]
+    elif live:
+
+        def write(line: str, final: bool) -> None:
+            if not state["live"]:
+                reporter.ensure_newline()
+                state["live"] = True
+            reporter.rewrite(line, erase=True)
+            if final:
+                reporter.write("\n")
+                state["live"] = False
+
+    else:
+
+        def write(line: str, final: bool) -> None:
+            reporter.write_line(line)
+
+    interval = LIVE_INTERVAL if live else settings.progress_interval
+    after = min(PROGRESS_AFTER, interval)
+    state = {"last": float("-inf"), "live": False}
 
     def show(progress: Progress) -> None:
+        final = progress.blobs_done >= progress.blobs_total
+        if progress.seconds < after and not (final and state["live"]):
+            return
         now = time.monotonic()
-        if now - last[0] >= 1.0 or progress.blobs_done == progress.blobs_total:
-            last[0] = now
-            reporter.write_line(progress.describe())
+        if not final and now - state["last"] < interval:
+            return
+        state["last"] = now
+        suspended = (
+            capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
+        )
+        with suspended:
+            write(progress.describe(), final)
 
     return show
 
 
 @pytest.fixture(scope="session")
 def sizebudget_evaluator(
+    pytestconfig: pytest.Config,
     sizebudget_settings: Settings,
     sizebudget_blob_sizes: BlobSizeStore,
     sizebudget_sizer: BlobSizer,
@@ -82,16 +136,19 @@ def sizebudget_evaluator(
         sizebudget_sizer,
         owner_template=sizebudget_settings.owner_template,
         display_root=sizebudget_settings.rootdir,
+        kinds=pytestconfig.stash[KINDS],
     )
 
 
 @pytest.fixture(scope="session")
-def sizebudget_baseline(sizebudget_settings: Settings) -> Baseline | None:
+def sizebudget_baseline(
+    pytestconfig: pytest.Config, sizebudget_settings: Settings
+) -> Baseline | None:
     """The ``--sizebudget-baseline`` report (loaded once per process), or None."""
     path = sizebudget_settings.baseline_path
     if path is None:
         return None
-    return load_baseline(path, sizebudget_settings.display(path))
+    return load_baseline(path, sizebudget_settings.display(path), pytestconfig.stash[KINDS])
 
 
 @pytest.fixture

@@ -6,6 +6,11 @@ fixtures (``sizebudget_evaluator``, ``sizebudget_blob_sizes``, ...) and the item
 the overrides.  A budget file that cannot be read becomes one failing item of its own
 (pytest would otherwise stop the whole session on a collection error), so the other
 files' budgets still run and reach the reports.
+
+Each valid file first yields its measurement item, which evaluates the whole file
+(measures its blobs, reads its images, does the accounting); its budget items then only
+read the answers.  So ``--durations``, JUnit ``time`` and ``--timeout`` charge
+measurement to the item that does it, not to whichever budget happens to come first.
 """
 
 from __future__ import annotations
@@ -21,20 +26,31 @@ from .budget.model import BudgetFile
 from .budget.parse import load_budget_file
 from .errors import SizeBudgetError
 from .evaluate import BudgetEvaluator, check_total
-from .image_check import warning_text
-from .keys import ITEM_REPORT, SETTINGS
+from .keys import ITEM_REPORT, KINDS, SETTINGS
+from .kinds.registry import KindRegistry
 from .report.baseline import Baseline, BaselineParameterWarning, compare, parameter_differences
-from .report.failure import render_failure
 from .report.model import BudgetResult, FileProblem
 
 FILE_ITEM_NAME = "budget file"
 TOTAL_ITEM_NAME = "total_budget_bytes"
+MEASURE_ITEM_NAME = "(measurement)"
+# Listings in --tb=short failure text are cut to this many entries.
+SHORT_TOP = 3
 
 _LINE = pytest.StashKey[int]()
 
 
 class BudgetCheckFailed(SizeBudgetError):
-    """A budget is over or could not be checked; the message is the whole failure text."""
+    """A budget is over or could not be checked.
+
+    The message is the whole failure text (``--tb=long``); ``short`` and ``line`` are the
+    shorter forms.  All three are plain strings, rendered where the item ran.
+    """
+
+    def __init__(self, text: str, short: str | None = None, line: str | None = None) -> None:
+        super().__init__(text)
+        self.short = text if short is None else short
+        self.line = (line if line is not None else text.splitlines()[0]) if text else ""
 
 
 class SizeBudgetWarning(pytest.PytestWarning):
@@ -49,11 +65,17 @@ class BudgetFileCollector(pytest.File):
         settings = self.config.stash[SETTINGS]
         display = settings.display(self.path)
         try:
-            bf = load_budget_file(self.path, display=display, root_override=settings.root)
+            bf = load_budget_file(
+                self.path,
+                display=display,
+                root_override=settings.root,
+                kinds=self.config.stash[KINDS],
+            )
         except SizeBudgetError as exc:
             problem = FileProblem(file=display, message=str(exc))
             yield self._item(FILE_ITEM_NAME, _problem_check(problem), 1)
             return
+        yield self._item(MEASURE_ITEM_NAME, _measure(bf), 1)
         for budget in bf.budgets:
             yield self._item(budget.name, _budget_check(bf, budget.key), budget.line)
         if bf.total is not None:
@@ -67,14 +89,59 @@ class BudgetFileCollector(pytest.File):
 
 class BudgetItem(pytest.Function):
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, max(self.stash.get(_LINE, 1) - 1, 0), f"size budget: {self.name}"
+        what = "measurement" if self.name == MEASURE_ITEM_NAME else f"size budget: {self.name}"
+        return self.path, max(self.stash.get(_LINE, 1) - 1, 0), what
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
-        if isinstance(excinfo.value, SizeBudgetError | SizeBudgetWarning):  # -W error::...
-            return str(excinfo.value)
+        exc = excinfo.value
+        if isinstance(exc, BudgetCheckFailed):
+            tb = self.config.getoption("tbstyle", "auto")
+            if tb == "no":
+                return ""
+            if tb == "line":
+                return _line_repr(excinfo, self, exc.line)
+            return exc.short if tb == "short" else str(exc)
+        if isinstance(exc, SizeBudgetError | SizeBudgetWarning):  # -W error::...
+            return str(exc)
         return super().repr_failure(excinfo)
+
+
+def _line_repr(excinfo: pytest.ExceptionInfo[BaseException], item: BudgetItem, text: str) -> Any:
+    """``--tb=line`` prints a report's crash location and message, which a plain string
+    does not have: pytest's own representation with the budget's line as the crash, and
+    no traceback (it also survives xdist's serialisation)."""
+    path = item.config.stash[SETTINGS].display(item.path)
+    lineno = item.stash.get(_LINE, 1)
+    try:
+        native: Any = excinfo.getrepr(style="native", chain=False)
+        traceback, crash = native.reprtraceback, native.reprcrash
+        traceback.reprentries = []  # pytest prints the crash line itself: no second copy
+        return type(native)(reprtraceback=traceback, reprcrash=type(crash)(path, lineno, text))
+    except (AttributeError, TypeError, ValueError, IndexError):  # pragma: no cover
+        return f"{path}:{lineno}: {text}"  # another pytest's internals: the line as text
+
+
+def _measure(bf: BudgetFile) -> Callable[..., None]:
+    def measure(request: pytest.FixtureRequest, sizebudget_evaluator: BudgetEvaluator) -> None:
+        __tracebackhide__ = True
+        sizebudget_evaluator.evaluate(bf)
+        _record_stats(request, sizebudget_evaluator, {})
+
+    return measure
+
+
+def _record_stats(
+    request: pytest.FixtureRequest, evaluator: BudgetEvaluator, data: dict[str, Any]
+) -> None:
+    """What this item measured, carried to the controller in its report, so that the
+    totals are the same with -n."""
+    stats = evaluator.sizer.take_stats().to_dict()
+    if any(stats.values()):
+        data["engine"] = stats
+    if data:
+        request.node.stash[ITEM_REPORT] = data
 
 
 def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
@@ -84,32 +151,31 @@ def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
         sizebudget_baseline: Baseline | None,
     ) -> None:
         __tracebackhide__ = True
+        kinds = request.config.stash[KINDS]
         result = sizebudget_evaluator.result(bf, key)
         if sizebudget_baseline is not None:
             result = compare(result, sizebudget_baseline)
-            _warn_parameters(request, sizebudget_baseline, result)
-        _record(request, result)
-        take_stats = getattr(sizebudget_evaluator.sizer, "take_stats", None)
-        if callable(take_stats):
-            # What this item's evaluation measured (only the first item of a file has any),
-            # carried to the controller in the report so the totals are the same with -n.
-            stats = take_stats().to_dict()
-            if any(stats.values()):
-                request.node.stash[ITEM_REPORT]["engine"] = stats
+            _warn_parameters(request, sizebudget_baseline, result, kinds)
+        _record(request, result, kinds)
+        _record_stats(request, sizebudget_evaluator, request.node.stash[ITEM_REPORT])
         if not result.passed:
             top_n = request.config.stash[SETTINGS].top_n
-            raise BudgetCheckFailed(render_failure(result, top_n))
-        warning = warning_text(result)
-        if warning is not None:
+            short_n = min(top_n, SHORT_TOP) if top_n > 0 else SHORT_TOP
+            raise BudgetCheckFailed(
+                kinds.failure_text(result, top_n),
+                kinds.failure_text(result, short_n),
+                kinds.failure_line(result),
+            )
+        if result.warning is not None:
             # Attributed to the budget's line, which the warnings summary then shows.
             warnings.warn_explicit(
-                SizeBudgetWarning(warning), None, str(request.node.path), result.line
+                SizeBudgetWarning(result.warning), None, str(request.node.path), result.line
             )
 
     return check
 
 
-def _record(request: pytest.FixtureRequest, result: BudgetResult) -> None:
+def _record(request: pytest.FixtureRequest, result: BudgetResult, kinds: KindRegistry) -> None:
     node = request.node
     node.stash[ITEM_REPORT] = {"result": result.to_dict()}
     if request.config.stash[SETTINGS].junit_properties:
@@ -117,9 +183,8 @@ def _record(request: pytest.FixtureRequest, result: BudgetResult) -> None:
             node.user_properties.append(("sizebudget.used_bytes", result.used_bytes))
         node.user_properties.append(("sizebudget.budget_bytes", result.budget_bytes))
         node.user_properties.append(("sizebudget.creep_budget_bytes", result.creep_budget_bytes))
-        for key in ("download_bytes", "download_budget_bytes", "peak_bytes"):  # updates
-            if isinstance(result.extra.get(key), int):
-                node.user_properties.append((f"sizebudget.{key}", result.extra[key]))
+        for key, value in kinds.of_result_kind(result.kind).junit_properties(result):
+            node.user_properties.append((f"sizebudget.{key}", value))
         if result.baseline_used_bytes is not None:
             node.user_properties.append(
                 ("sizebudget.baseline_used_bytes", result.baseline_used_bytes)
@@ -131,12 +196,12 @@ def _record(request: pytest.FixtureRequest, result: BudgetResult) -> None:
 
 
 def _warn_parameters(
-    request: pytest.FixtureRequest, baseline: Baseline, result: BudgetResult
+    request: pytest.FixtureRequest, baseline: Baseline, result: BudgetResult, kinds: KindRegistry
 ) -> None:
     from .session import SizeBudgetSession  # the run's tool parameters, as the report has them
 
-    tool = SizeBudgetSession(request.config.stash[SETTINGS]).tool().get("parameters", {})
-    differ = parameter_differences(baseline, result, tool)
+    tool = SizeBudgetSession(request.config.stash[SETTINGS], kinds).tool().get("parameters", {})
+    differ = parameter_differences(baseline, result, tool, kinds.descriptive_parameters)
     if differ:
         warnings.warn(
             BaselineParameterWarning(
@@ -159,7 +224,7 @@ def _problem_check(problem: FileProblem) -> Callable[..., None]:
 def _total_check(bf: BudgetFile) -> Callable[..., None]:
     def check(request: pytest.FixtureRequest) -> None:
         __tracebackhide__ = True
-        problem = check_total(bf)
+        problem = check_total(bf, request.config.stash[KINDS])
         if problem is not None:
             request.node.stash[ITEM_REPORT] = {"problem": problem.to_dict()}
             raise BudgetCheckFailed(problem.message)

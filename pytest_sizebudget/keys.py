@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 
+from .kinds.registry import KindRegistry
 from .settings import Settings
 
 SETTINGS = pytest.StashKey[Settings]()
-# What an item hands to its report: {"result": {...}} or {"problem": {...}}.
+# The run's budget kinds, filled through the pytest_sizebudget_register_kinds hook.
+KINDS = pytest.StashKey[KindRegistry]()
+# What an item hands to its report: {"result": {...}}, {"problem": {...}}, {"engine": {...}}.
 ITEM_REPORT = pytest.StashKey[dict[str, Any]]()

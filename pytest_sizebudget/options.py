@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from .measure.memory import DEFAULT_COMPRESSION_MEMORY
-from .settings import DEFAULT_PATTERNS, DEFAULT_TOP, Settings
+from .settings import DEFAULT_PATTERNS, DEFAULT_PROGRESS_INTERVAL, DEFAULT_TOP, Settings
 from .units import SizeSyntaxError, parse_size
 
 
@@ -140,6 +140,13 @@ def register(parser: pytest.Parser) -> None:
     )
     parser.addini("sizebudget_top", "default for --sizebudget-top", type="int", default=DEFAULT_TOP)
     parser.addini(
+        "sizebudget_progress_interval",
+        "seconds between measurement progress lines when the output is not a terminal "
+        f"(default {DEFAULT_PROGRESS_INTERVAL:g}; 0: every update)",
+        type="string",
+        default=str(DEFAULT_PROGRESS_INTERVAL),
+    )
+    parser.addini(
         "sizebudget_delta_threshold",
         "hide deltas smaller than this (bytes or a size such as '1 KiB') from the summary; "
         "verdicts do not change",
@@ -167,7 +174,18 @@ def settings_from_config(config: pytest.Config) -> Settings:
         delta_threshold = parse_size(str(config.getini("sizebudget_delta_threshold")) or "0")
     except SizeSyntaxError as exc:
         raise pytest.UsageError(f"ini option sizebudget_delta_threshold: {exc}") from None
+    raw_interval = str(config.getini("sizebudget_progress_interval"))
+    try:
+        interval = float(raw_interval)
+    except ValueError:
+        interval = -1.0
+    if not 0 <= interval < float("inf"):
+        raise pytest.UsageError(
+            f"ini option sizebudget_progress_interval: expected seconds (0 or more), "
+            f"got {raw_interval!r}"
+        )
     return Settings(
+        progress_interval=interval,
         enabled=bool(config.getoption("sizebudget")) or bool(config.getini("sizebudget_enable")),
         patterns=patterns,
         blob_sizes=tuple(base / p for p in config.getoption("sizebudget_blob_sizes")),

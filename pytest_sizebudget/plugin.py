@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from . import options
+from . import hookspecs, options
 from .api import explain
 from .fixtures import (
     sizebudget,
@@ -23,7 +23,9 @@ from .fixtures import (
     sizebudget_sizer,
 )
 from .items import BudgetFileCollector, SizeBudgetWarning
-from .keys import ITEM_REPORT, SETTINGS
+from .keys import ITEM_REPORT, KINDS, SETTINGS
+from .kinds.builtin import builtin_kind_list
+from .kinds.registry import KindError, KindRegistry
 from .session import REPORT_ATTR, SizeBudgetSession
 
 __all__ = [
@@ -43,12 +45,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.register(parser)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sizebudget_register_kinds(registry: KindRegistry) -> None:
+    """The built-in kinds, before any other: their sections are collected first."""
+    for kind in builtin_kind_list():
+        registry.register(kind)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     settings = options.settings_from_config(config)
     config.stash[SETTINGS] = settings
+    kinds = KindRegistry()
+    try:
+        config.hook.pytest_sizebudget_register_kinds.call_historic(kwargs={"registry": kinds})
+    except KindError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[KINDS] = kinds
     if settings.enabled and not hasattr(config, "workerinput"):
-        session = SizeBudgetSession(settings)
+        session = SizeBudgetSession(settings, kinds)
         session.load_baseline()
         config.pluginmanager.register(session, "sizebudget-session")
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from . import __version__
+from .kinds.registry import KindRegistry
 from .measure.engine import EngineStats
-from .measuring import add_stats, describe_stats, size_parameters
+from .measure.sizer import add_stats, describe_stats, size_parameters
 from .report.baseline import Baseline, BaselineError, load_baseline
 from .report.gerrit import name_clashes, render_gerrit
 from .report.html import render_html
@@ -27,8 +28,9 @@ REPORT_ATTR = "sizebudget"
 
 
 class SizeBudgetSession:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, kinds: KindRegistry) -> None:
         self.settings = settings
+        self.kinds = kinds
         self.results: dict[str, BudgetResult] = {}
         self.problems: dict[str, FileProblem] = {}
         self.written: list[tuple[str, Path]] = []
@@ -41,7 +43,7 @@ class SizeBudgetSession:
         path = self.settings.baseline_path
         if path is not None:
             try:
-                self.baseline = load_baseline(path, self.settings.display(path))
+                self.baseline = load_baseline(path, self.settings.display(path), self.kinds)
             except BaselineError as exc:
                 raise pytest.UsageError(str(exc)) from None
 
@@ -56,7 +58,7 @@ class SizeBudgetSession:
         if not data:
             return
         if "result" in data:
-            self.results[report.nodeid] = BudgetResult.from_dict(data["result"])
+            self.results[report.nodeid] = self.kinds.result_from_dict(data["result"])
         if "problem" in data:
             self.problems[report.nodeid] = FileProblem.from_dict(data["problem"])
         if "engine" in data:
@@ -96,7 +98,7 @@ class SizeBudgetSession:
             report = build_json_report(results, problems, self.tool(), baseline)
             self._write("JSON report", self.settings.json_path, render_json(report))
         if self.settings.html_path is not None:
-            html = render_html(results, problems, self.tool(), baseline)
+            html = render_html(results, problems, self.tool(), baseline, self.kinds)
             self._write("HTML report", self.settings.html_path, html)
         if self.settings.gerrit_path is not None:
             self._write("Gerrit size report", self.settings.gerrit_path, render_gerrit(results))

@@ -10,6 +10,7 @@ from .measure.memory import DEFAULT_COMPRESSION_MEMORY
 
 DEFAULT_PATTERNS = ("*.sizebudget.json5", "*.sizebudget.json")
 DEFAULT_TOP = 10
+DEFAULT_PROGRESS_INTERVAL = 5.0  # seconds between progress lines in a CI log
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +32,7 @@ class Settings:
     html_path: Path | None = None
     delta_threshold: int = 0  # summary hides smaller deltas (bytes)
     compression_memory: int = DEFAULT_COMPRESSION_MEMORY  # bytes for zstd contexts
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL
 
     def is_budget_file(self, path: Path) -> bool:
         """Does ``path`` match a budget-file pattern (basename, or rootdir-relative with a /)?"""

@@ -39,26 +39,8 @@ class Budget:
 
     @property
     def kind(self) -> str:
+        """The result kind (``BudgetResult.kind``); each kind's subclass names its own."""
         raise NotImplementedError
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PackageSetBudget(Budget):
-    packages: tuple[FileRef, ...]
-    merge: bool = False
-
-    @property
-    def kind(self) -> str:
-        return "package_set"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResourceBudget(Budget):
-    paths: tuple[str, ...]
-
-    @property
-    def kind(self) -> str:
-        return "resource"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,17 +62,3 @@ class BudgetFile:
     blob_sizes: tuple[FileRef, ...] = ()
     budgets: tuple[Budget, ...] = ()
     total: TotalBudget | None = None
-
-    @property
-    def package_sets(self) -> tuple[PackageSetBudget, ...]:
-        return tuple(b for b in self.budgets if isinstance(b, PackageSetBudget))
-
-    @property
-    def resources(self) -> tuple[ResourceBudget, ...]:
-        return tuple(b for b in self.budgets if isinstance(b, ResourceBudget))
-
-    def budget(self, key: str) -> Budget:
-        for b in self.budgets:
-            if b.key == key:
-                return b
-        raise KeyError(key)

@@ -31,7 +31,6 @@ EXTENT = struct.Struct("<4Q")  # 32 bytes
 
 FLAG_LZ4 = 0x1
 FLAG_ZXCRYPT = 0x2
-FLAG_CORRUPTED = 0x4
 FLAG_NO_FILL = 0x8
 LZ4F_MAGIC = b"\x04\x22\x4d\x18"
 

@@ -61,11 +61,11 @@ def _checksum(body: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _seal(body: dict[str, object]) -> bytes:
+def seal(body: dict[str, object]) -> bytes:
     return json.dumps({**body, "checksum": _checksum(body)}, sort_keys=True).encode()
 
 
-def _unseal(raw: bytes) -> dict[str, object] | None:
+def unseal(raw: bytes) -> dict[str, object] | None:
     """The entry's body if it is intact JSON with a matching checksum, else ``None``."""
     try:
         entry = json.loads(raw)
@@ -79,7 +79,7 @@ def _unseal(raw: bytes) -> dict[str, object] | None:
     return entry
 
 
-def _write_atomically(path: Path, data: bytes) -> bool:
+def write_atomically(path: Path, data: bytes) -> bool:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
@@ -96,7 +96,7 @@ def _write_atomically(path: Path, data: bytes) -> bool:
         return False
 
 
-def _read(path: Path) -> bytes | None:
+def read_entry(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError:
@@ -149,7 +149,7 @@ class BlobCache:
         if self.root is None:
             return None
         merkle = merkle.lower()
-        raw = _read(self.entry_path(merkle))
+        raw = read_entry(self.entry_path(merkle))
         found = None if raw is None else self._validate(merkle, raw)
         with self._lock:
             if found is not None:
@@ -161,7 +161,7 @@ class BlobCache:
         return found
 
     def _validate(self, merkle: str, raw: bytes) -> BlobMeasurement | None:
-        body = _unseal(raw)
+        body = unseal(raw)
         if body is None or body.get("kind") != "blob" or body.get("key") != merkle:
             return None
         if body.get("params") != self.fingerprint:
@@ -186,7 +186,7 @@ class BlobCache:
             "params": self.fingerprint,
             "result": measurement.to_dict(),
         }
-        if not _write_atomically(self.entry_path(measurement.merkle), _seal(body)):
+        if not write_atomically(self.entry_path(measurement.merkle), seal(body)):
             with self._lock:
                 self.write_failures += 1
 
@@ -215,8 +215,8 @@ class StatIndex:
         return base / f"{name}.json", base / f"{name}.lock"
 
     def _read_dir(self, directory: str) -> dict[str, list[object]]:
-        raw = _read(self._shard(directory)[0])
-        body = None if raw is None else _unseal(raw)
+        raw = read_entry(self._shard(directory)[0])
+        body = None if raw is None else unseal(raw)
         if body is None or body.get("kind") != "stat" or body.get("dir") != directory:
             return {}
         entries = body.get("entries")
@@ -276,7 +276,7 @@ class StatIndex:
                 merged = self._read_dir(directory)
                 merged.update(fresh)
                 body: dict[str, object] = {"kind": "stat", "dir": directory, "entries": merged}
-                _write_atomically(data_path, _seal(body))
+                write_atomically(data_path, seal(body))
             with self._lock:
                 self._loaded[directory] = merged
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_sizebudget.errors import InputError
 
@@ -20,9 +20,13 @@ from .diff import diff_packages
 from .json_report import SCHEMA_VERSION
 from .model import MATCHED, NEW, BudgetResult
 
-# Parameters that say what the numbers mean but do not change them.
-# "blobfs_layouts" lists the run's layouts; each budget's own "blobfs_layout" is compared.
-_NOT_SIZE_DETERMINING = frozenset({"blob_sizes", "images", "warn_at", "blobfs_layouts"})
+if TYPE_CHECKING:
+    from pytest_sizebudget.kinds.registry import KindRegistry
+
+# Tool parameters that say what the numbers mean but do not change them ("blobfs_layouts"
+# lists the run's layouts; each budget's own "blobfs_layout" is compared).  Kinds name
+# their own such parameters (``BudgetKind.descriptive_parameters``).
+_NOT_SIZE_DETERMINING = frozenset({"blob_sizes", "blobfs_layouts"})
 
 
 class BaselineParameterWarning(UserWarning):
@@ -52,7 +56,14 @@ class Baseline:
         return [b for b in self.budgets if id(b) not in matched]
 
 
-def load_baseline(path: Path, display: str | None = None) -> Baseline:
+def load_baseline(
+    path: Path, display: str | None = None, kinds: KindRegistry | None = None
+) -> Baseline:
+    """Read a JSON report; ``kinds`` decode each budget's details (default: built-in)."""
+    if kinds is None:
+        from pytest_sizebudget.kinds.builtin import builtin_kinds
+
+        kinds = builtin_kinds()
     shown = display or path.as_posix()
     try:
         text = path.read_text(encoding="utf-8")
@@ -77,7 +88,7 @@ def load_baseline(path: Path, display: str | None = None) -> Baseline:
             f"(this version reads schema_version {SCHEMA_VERSION})"
         )
     try:
-        budgets = tuple(BudgetResult.from_dict(b) for b in data["budgets"])
+        budgets = tuple(kinds.result_from_dict(b) for b in data["budgets"])
         tool = dict(data.get("tool") or {})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BaselineError(f"baseline {shown}: malformed budget entry: {exc!r}") from None
@@ -104,6 +115,7 @@ def parameter_differences(
     baseline: Baseline,
     result: BudgetResult,
     tool_parameters: Mapping[str, Any],
+    descriptive: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Size-determining parameters that differ, as ``key: now (baseline: then)``.
 
@@ -118,7 +130,7 @@ def parameter_differences(
         (result.parameters, old.parameters if old is not None else {}),
     ]
     for now, then in pairs:
-        for key in sorted(set(now) & set(then) - _NOT_SIZE_DETERMINING):
+        for key in sorted(set(now) & set(then) - _NOT_SIZE_DETERMINING - descriptive):
             if now[key] != then[key]:
                 out.append(f"{key}: {now[key]} (baseline: {then[key]})")
     return out

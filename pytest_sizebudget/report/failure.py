@@ -1,4 +1,5 @@
-"""The text a failing budget item shows: verdict, numbers, and where the bytes went."""
+"""Failure text that kinds share: errors, the generic verdict and numbers, the breakdown of
+packages and blobs.  Each kind chooses what of it to show (``kinds/``)."""
 
 from __future__ import annotations
 
@@ -9,69 +10,69 @@ from pytest_sizebudget.report.text import aligned_rows
 from pytest_sizebudget.units import describe, format_bytes
 
 from .diff import render_changes
-from .image_failure import image_numbers
 from .model import BudgetResult
 
-_KIND_TITLE = {
-    "package_set": "Package set",
-    "resource": "Resource budget",
-    "image": "Image budget",
-    "product": "Product",
-    "update": "Update",
-}
+
+def render_error(result: BudgetResult, title: str) -> str:
+    """A budget that could not be checked: where it is, and the error as it was given."""
+    lines = [f"{title} could not be checked", f"  file    {_where(result)}", ""]
+    lines.extend((result.error or "").splitlines())
+    return "\n".join(lines)
 
 
-def title(result: BudgetResult) -> str:
-    kind = _KIND_TITLE.get(result.kind, result.kind.replace("_", " ").capitalize())
-    return f"{kind} {result.name!r}"
+def render_generic_failure(
+    result: BudgetResult, title: str, top_n: int = 10, *, breakdown: bool | None = None
+) -> str:
+    """Verdict, numbers, the changes since the baseline and the largest packages.
 
-
-def render_failure(result: BudgetResult, top_n: int = 10) -> str:
-    """Plain text for a failed or errored budget; safe to send across processes."""
-    lines: list[str] = []
-    where = f"{result.file}:{result.line} ({result.key})"
+    ``breakdown``: list the packages (None: when the budget has any).
+    """
     if result.error is not None:
-        lines.append(f"{title(result)} could not be checked")
-        lines.append(f"  file    {where}")
-        lines.append("")
-        lines.extend(result.error.splitlines())
-        return "\n".join(lines)
-    if result.kind == "update":
-        from .update_failure import render_update_failure
-
-        return render_update_failure(result, top_n)
-    if result.kind == "image":
-        if result.over_budget:
-            over = describe(result.over_by or 0)
-            lines.append(f"{title(result)} does not fit its partition: over by {over}")
-        if result.creep_exceeded:
-            lines.append(_creep_headline(result))
-            lines.append(f"  baseline      {describe(result.baseline_used_bytes or 0)}")
-            lines.append(f"  delta         {result.delta_bytes or 0:+,} B")
-        lines.extend(image_numbers(result))
-        lines.append(f"  file          {where}")
-        return "\n".join(lines)
+        return render_error(result, title)
+    lines: list[str] = []
     used, budget = result.used_bytes or 0, result.budget_bytes
     if result.over_budget:
-        lines.append(f"{title(result)} is over budget by {describe(used - budget)}")
+        lines.append(f"{title} is over budget by {describe(used + result.reserve_bytes - budget)}")
     if result.creep_exceeded:
-        lines.append(_creep_headline(result))
+        lines.append(creep_headline(result, title))
     lines.extend(_numbers(result))
-    lines.append(f"  file          {where}")
+    lines.append(f"  file          {_where(result)}")
     lines.append("")
     if result.diff:  # with a baseline: what changed, for creep and absolute failures alike
         lines.extend(render_changes(result.diff, top_n))
         lines.append("")
-    lines.extend(render_breakdown(result.packages, top_n, result.fixed_bytes))
-    return "\n".join(lines)
+    if breakdown is None:
+        breakdown = bool(result.packages or result.fixed_bytes)
+    if breakdown:
+        lines.extend(render_breakdown(result.packages, top_n, result.fixed_bytes))
+    return "\n".join(lines).rstrip("\n")
 
 
-def _creep_headline(result: BudgetResult) -> str:
+def render_generic_line(result: BudgetResult, title: str) -> str:
+    """One line for ``--tb=line``: the verdict and by how much."""
+    if result.error is not None:
+        first = next(iter(result.error.splitlines()), "")
+        return f"{title} could not be checked: {first}"
+    verdicts = []
+    if result.over_budget:
+        over = result.over_by or 0
+        verdicts.append(f"is over budget by {over:,} B" if over > 0 else "is over a further limit")
+    if result.creep_exceeded:
+        excess = (result.delta_bytes or 0) - result.creep_budget_bytes
+        verdicts.append(f"grew over its creep budget by {excess:,} B")
+    return f"{title} {' and '.join(verdicts) or 'failed'}"
+
+
+def creep_headline(result: BudgetResult, title: str) -> str:
     delta = result.delta_bytes or 0
     return (
-        f"{title(result)} grew by {describe(delta)} since the baseline, over its creep budget "
+        f"{title} grew by {describe(delta)} since the baseline, over its creep budget "
         f"of {describe(result.creep_budget_bytes)} by {describe(delta - result.creep_budget_bytes)}"
     )
+
+
+def _where(result: BudgetResult) -> str:
+    return f"{result.file}:{result.line} ({result.key})"
 
 
 def _numbers(result: BudgetResult) -> list[str]:
@@ -80,10 +81,13 @@ def _numbers(result: BudgetResult) -> list[str]:
         ("used", describe(used, budget)),
         ("budget", describe(budget, used)),
     ]
-    if used > budget:
-        rows.append(("over by", describe(used - budget)))
+    if result.reserve_bytes:
+        rows.append(("reserve", describe(result.reserve_bytes)))
+    occupied = used + result.reserve_bytes
+    if occupied > budget:
+        rows.append(("over by", describe(occupied - budget)))
     else:
-        rows.append(("remaining", describe(budget - used)))
+        rows.append(("remaining", describe(budget - occupied)))
     if result.baseline_used_bytes is not None:
         rows.append(("baseline", describe(result.baseline_used_bytes, used)))
     if result.delta_bytes is not None:

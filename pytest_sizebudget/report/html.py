@@ -1,9 +1,10 @@
 """The HTML report: one self-contained file (inline CSS, JS and SVG; no network access).
 
-The page carries the report's data as JSON and draws, per budget, a squarified treemap
-(package set -> package -> blob, by charged bytes; shared blobs outlined in dashes;
-red for growth and green for shrinkage against the baseline), a search box and
-sortable tables.  The file holds no timestamp and sorts everything, so the same
+The page carries the report's data as JSON and draws, per budget, the panel its kind
+chooses (``HtmlPanel``): a squarified treemap of its packages (package -> blob, by
+charged bytes; shared blobs outlined in dashes; red for growth and green for shrinkage
+against the baseline), key figures, and a bar of what it uses against its budget; plus
+a search box and sortable tables.  The file holds no timestamp and sorts everything, so the same
 results give the same bytes.
 """
 
@@ -13,13 +14,16 @@ import json
 from collections.abc import Mapping, Sequence
 from html import escape
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .json_report import order
-from .model import BudgetResult, FileProblem
+from .model import BudgetResult, FileProblem, HtmlPanel
+
+if TYPE_CHECKING:
+    from pytest_sizebudget.kinds.registry import KindRegistry
 
 
-def _budget_data(r: BudgetResult) -> dict[str, Any]:
+def _budget_data(r: BudgetResult, kinds: KindRegistry | None) -> dict[str, Any]:
     deltas: dict[tuple[str, str], int] = {}
     added: set[tuple[str, str]] = set()
     for c in r.diff or ():
@@ -27,20 +31,15 @@ def _budget_data(r: BudgetResult) -> dict[str, Any]:
             deltas[(c.package, c.path)] = deltas.get((c.package, c.path), 0) + c.delta
         if c.kind == "added":
             added.add((c.package, c.path))
-    status = (
-        "error"
-        if r.error is not None
-        else "over"
-        if r.over_budget
-        else "creep"
-        if r.creep_exceeded
-        else "ok"
-    )
+    kind = None if kinds is None else kinds.find(r.kind)
+    panel = kind.html_panel(r) if kind is not None else HtmlPanel.generic(r)
     return {
         "name": r.name,
         "file": r.file,
         "kind": r.kind,
-        "status": status,
+        "status": r.status.value,
+        "panel": panel.to_dict(),
+        "warning": r.warning,
         "used": r.used_bytes,
         "budget": r.budget_bytes,
         "creep": r.creep_budget_bytes,
@@ -79,10 +78,12 @@ def render_html(
     problems: Sequence[FileProblem],
     tool: Mapping[str, Any],
     baseline: Mapping[str, Any] | None = None,
+    kinds: KindRegistry | None = None,
 ) -> str:
+    """The page; ``kinds`` draw their budgets' panels (without: the generic panel)."""
     data = {
         "tool": dict(tool),
-        "budgets": [_budget_data(r) for r in order(results)],
+        "budgets": [_budget_data(r, kinds) for r in order(results)],
         "problems": [p.to_dict() for p in sorted(problems, key=lambda p: (p.file, p.check))],
         "baseline": None if baseline is None else dict(baseline),
     }

@@ -2,11 +2,15 @@
 
 Results travel from xdist workers to the controller as plain dicts (``to_dict``) and
 come back with ``from_dict``; every report is rendered from them on the controller.
+What only one kind of budget has lives in its ``details``, a frozen ``Details``
+dataclass of that kind, whose keys ``to_dict`` writes beside the common ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from pytest_sizebudget.accounting import BlobCharge, PackageCharge
@@ -15,6 +19,68 @@ from .diff import BlobChange
 
 # How a budget relates to the baseline (only with --sizebudget-baseline).
 MATCHED, NEW = "matched", "new"
+
+
+class Status(StrEnum):
+    """A budget's verdict, worst first: every report shows this one value.
+
+    ``new`` (no baseline entry) is not a verdict but a relation to the baseline: a new
+    budget is judged like any other, and ``BudgetResult.baseline`` says that it is new.
+    """
+
+    ERROR = "error"  # could not be checked
+    OVER = "over"  # over its absolute limit (or a kind's further limit)
+    CREEP = "creep"  # grew since the baseline by more than its creep budget
+    WARN = "warn"  # passes, but its kind warns (an image above ``warn_at``)
+    OK = "ok"
+
+
+class Details:
+    """Kind-specific fields of a result; subclasses are frozen dataclasses.
+
+    ``to_dict`` gives the JSON keys written beside the common ones (flat, so that a
+    budget's JSON entry keeps the shape it always had); the kind's
+    ``details_from_dict`` reads them back.
+    """
+
+    __slots__ = ()
+
+    @property
+    def failed_checks(self) -> tuple[str, ...]:
+        """Limits besides ``budget_bytes`` that the budget exceeds (an update's download)."""
+        return ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class NoDetails(Details):
+    """A kind with nothing beyond the common fields."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawDetails(Details):
+    """Details of a kind this run does not know (a baseline written with a kind that is
+    no longer registered): kept as read, so that they round-trip unchanged."""
+
+    data: Mapping[str, Any]
+
+    @property
+    def failed_checks(self) -> tuple[str, ...]:
+        checks = self.data.get("failed_checks")
+        return tuple(str(c) for c in checks) if isinstance(checks, list) else ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+DetailsDecoder = Callable[[str, Mapping[str, Any]], Details]
+"""``(kind, leftover JSON keys) -> Details``: a registry's decoder for ``from_dict``."""
+
+
+def _raw(kind: str, data: Mapping[str, Any]) -> Details:
+    return RawDetails(dict(data)) if data else NoDetails()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,7 +98,7 @@ class BudgetResult:
     packages: tuple[PackageCharge, ...] = ()
     fixed_bytes: int = 0
     parameters: dict[str, Any] = field(default_factory=dict)  # sharing, layout, ...
-    extra: dict[str, Any] = field(default_factory=dict)  # kind-specific report fields
+    details: Details = field(default_factory=NoDetails)  # the kind's own fields
     # Against a baseline (all None without one): "matched" or "new", the baseline's used
     # bytes, used minus baseline, and the blob changes (matched budgets only).
     baseline: str | None = None
@@ -41,6 +107,9 @@ class BudgetResult:
     diff: tuple[BlobChange, ...] | None = None
     # Space the budget must keep free besides used_bytes (an image partition's AVB reserve).
     reserve_bytes: int = 0
+    # The kind's warning for a budget that passes close to its limit.  Not in to_dict:
+    # the registry recomputes it from the kind when a result is read back.
+    warning: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -49,7 +118,7 @@ class BudgetResult:
             and self.used_bytes is not None
             and (self.used_bytes + self.reserve_bytes <= self.budget_bytes)
             # Kinds with further limits (an update's download) name those they exceed.
-            and not self.extra.get("failed_checks")
+            and not self.details.failed_checks
             and not self.creep_exceeded
         )
 
@@ -62,9 +131,21 @@ class BudgetResult:
             and (
                 self.used_bytes + self.reserve_bytes > self.budget_bytes
                 # Kinds with further limits (an update's download) name those they exceed.
-                or bool(self.extra.get("failed_checks"))
+                or bool(self.details.failed_checks)
             )
         )
+
+    @property
+    def status(self) -> Status:
+        if self.error is not None:
+            return Status.ERROR
+        if self.over_budget:
+            return Status.OVER
+        if self.creep_exceeded:
+            return Status.CREEP
+        if self.used_bytes is None:  # neither measured nor failed: nothing to call ok
+            return Status.ERROR
+        return Status.WARN if self.warning is not None else Status.OK
 
     @property
     def creep_exceeded(self) -> bool:
@@ -102,7 +183,7 @@ class BudgetResult:
             "packages": [_package_dict(p) for p in self.packages],
             # Only where a budget has one, so other kinds' entries keep their shape.
             **({"reserve_bytes": self.reserve_bytes} if self.reserve_bytes else {}),
-            **self.extra,
+            **self.details.to_dict(),
             **self._baseline_dict(),
         }
 
@@ -118,7 +199,8 @@ class BudgetResult:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> BudgetResult:
+    def from_dict(cls, d: Mapping[str, Any], decode: DetailsDecoder = _raw) -> BudgetResult:
+        """Inverse of ``to_dict``; ``decode`` turns the kind's keys into its details."""
         known = {
             "name",
             "kind",
@@ -157,12 +239,54 @@ class BudgetResult:
             parameters=dict(d["parameters"]),
             packages=tuple(_package_from(p) for p in d["packages"]),
             reserve_bytes=d.get("reserve_bytes", 0),
-            extra={k: v for k, v in d.items() if k not in known},
+            details=decode(d["kind"], {k: v for k, v in d.items() if k not in known}),
             baseline=d.get("baseline"),
             baseline_used_bytes=d.get("baseline_used_bytes"),
             delta_bytes=d.get("delta_bytes"),
             diff=None if diff is None else tuple(BlobChange.from_dict(c) for c in diff),
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HtmlPanel:
+    """How the HTML report draws one budget, besides its headline.
+
+    ``treemap``: its packages as a treemap (package -> blob, by charged bytes);
+    ``figures``: (label, value) rows of key numbers; ``bar``: (label, bytes) segments of
+    what the budget uses, drawn against ``budget_bytes``.
+    """
+
+    treemap: bool = False
+    figures: tuple[tuple[str, str], ...] = ()
+    bar: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def generic(cls, result: BudgetResult) -> HtmlPanel:
+        """A treemap when the budget has packages, else its numbers and a bar."""
+        if result.packages or result.fixed_bytes:
+            return cls(treemap=True)
+        figures = [
+            ("used", _bytes_text(result.used_bytes)),
+            ("budget", _bytes_text(result.budget_bytes)),
+        ]
+        bar: list[tuple[str, int]] = []
+        if result.used_bytes is not None:
+            bar.append(("used", result.used_bytes))
+        if result.reserve_bytes:
+            figures.append(("reserve", _bytes_text(result.reserve_bytes)))
+            bar.append(("reserve", result.reserve_bytes))
+        return cls(figures=tuple(figures), bar=tuple(bar))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "treemap": self.treemap,
+            "figures": [list(f) for f in self.figures],
+            "bar": [list(b) for b in self.bar],
+        }
+
+
+def _bytes_text(n: int | None) -> str:
+    return "?" if n is None else f"{n:,} B"
 
 
 def _package_dict(p: PackageCharge) -> dict[str, Any]:

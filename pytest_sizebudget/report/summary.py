@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .model import NEW, BudgetResult, FileProblem
+from .model import NEW, BudgetResult, FileProblem, Status
 
 
 def _status(r: BudgetResult) -> str:
-    if r.error is not None:
-        return "ERROR"
-    if r.over_budget:
-        return "OVER"
-    return "CREEP" if r.creep_exceeded else "ok"
+    status = r.status
+    return "ok" if status is Status.OK else status.value.upper()
 
 
 def _delta(r: BudgetResult, threshold: int) -> str:

@@ -58,7 +58,7 @@ def test_change_fails_exactly_the_budgets_over_their_creep(
 ) -> None:
     build(pt_product, change=False)
     base = pytester.runpytest("--sizebudget", "--sizebudget-json=base.json", *xdist_args)
-    base.assert_outcomes(passed=4)
+    base.assert_outcomes(passed=5)
     build(pt_product, change=True)
     result = pytester.runpytest(
         "--sizebudget",
@@ -67,7 +67,7 @@ def test_change_fails_exactly_the_budgets_over_their_creep(
         "--junitxml=j.xml",
         *xdist_args,
     )
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*_ size budget: Grows _*",
@@ -156,7 +156,7 @@ def test_no_baseline_no_creep_check_and_no_baseline_keys(
 ) -> None:
     build(pt_product, change=True)
     result = pytester.runpytest("--sizebudget", "--sizebudget-json=r.json")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
     report = json.loads((pytester.path / "r.json").read_text())
     assert "baseline" not in report
     assert all("delta_bytes" not in b for b in report["budgets"])
@@ -173,7 +173,7 @@ def test_delta_threshold_hides_small_deltas_only(
         "[pytest]\nconsole_output_style = classic\nsizebudget_delta_threshold = 1 KiB\n"
     )
     result = pytester.runpytest("--sizebudget", "--sizebudget-baseline=base.json")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(["Grows * +20,000  CREEP", "(deltas under 1,024 B are not shown)"])
     small = [line for line in result.outlines if line.startswith("Small ")]
     assert small
@@ -200,7 +200,7 @@ def test_different_layout_in_the_baseline_warns_which_parameter(
     pytester.runpytest("--sizebudget", "--sizebudget-json=base.json")
     build(pt_product, change=False)
     result = pytester.runpytest("--sizebudget", "--sizebudget-baseline=base.json", "-W", "default")
-    result.assert_outcomes(passed=4, warnings=4)
+    result.assert_outcomes(passed=5, warnings=4)
     result.stdout.fnmatch_lines(
         [
             "*BaselineParameterWarning: baseline base.json was measured with different "

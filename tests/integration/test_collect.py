@@ -34,7 +34,7 @@ def test_installed_but_not_enabled_changes_nothing(
 def test_ini_switch_enables(pytester: pytest.Pytester, pt_product: Product) -> None:
     pt_product.budget_file(simple_budgets(pt_product))
     pytester.makeini("[pytest]\nsizebudget_enable = true\n")
-    pytester.runpytest().assert_outcomes(passed=2)
+    pytester.runpytest().assert_outcomes(passed=3)
 
 
 def test_one_item_per_budget_named_after_it_in_file_order(
@@ -60,7 +60,11 @@ def test_item_location_is_the_budget_entry_line(
         f"     packages: ['{p}']}},\n    {{name: 'B', budget_bytes: 1, packages: []}},\n  ],\n}}"
     )
     items, _ = pytester.inline_genitems("--sizebudget")
-    assert [(i.name, i.location[1]) for i in items] == [("A", 3), ("B", 5)]  # 0-based lines
+    assert [(i.name, i.location[1]) for i in items] == [
+        ("(measurement)", 0),
+        ("A", 3),
+        ("B", 5),
+    ]  # 0-based lines
     result = pytester.runpytest("--sizebudget")
     result.stdout.fnmatch_lines(
         ["  file          size.sizebudget.json5:4 (package_set_budgets[0])"]
@@ -75,9 +79,9 @@ def test_default_patterns_and_explicit_files(
     pt_product.budget_file(budgets, "b.sizebudget.json5")
     # Relative paths resolve from the budget file's directory unless "root" says otherwise.
     pt_product.budget_file({**budgets, "root": "../.."}, "out/default/size_budgets.json")
-    pytester.runpytest("--sizebudget").assert_outcomes(passed=2)
+    pytester.runpytest("--sizebudget").assert_outcomes(passed=4)
     # Named on the command line, a budget file is collected whatever its name.
-    pytester.runpytest("--sizebudget", "out/default/size_budgets.json").assert_outcomes(passed=1)
+    pytester.runpytest("--sizebudget", "out/default/size_budgets.json").assert_outcomes(passed=2)
 
 
 def test_ini_patterns(pytester: pytest.Pytester, pt_product: Product) -> None:
@@ -89,7 +93,7 @@ def test_ini_patterns(pytester: pytest.Pytester, pt_product: Product) -> None:
         "[pytest]\nsizebudget_files =\n    out/*/size_budgets.json\n    *.sizebudget.json5\n"
     )
     result = pytester.runpytest("--sizebudget", "-v")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*out/default/size_budgets.json::Only PASSED*"])
 
 
@@ -98,4 +102,4 @@ def test_python_tests_still_run_beside_budgets(
 ) -> None:
     pt_product.budget_file(simple_budgets(pt_product, ("Only",)))
     pytester.makepyfile(test_product="def test_boots():\n    assert True\n")
-    pytester.runpytest("--sizebudget").assert_outcomes(passed=2)
+    pytester.runpytest("--sizebudget").assert_outcomes(passed=3)

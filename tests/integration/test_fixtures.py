@@ -19,16 +19,18 @@ def test_conftest_can_supply_sizes_through_the_sizer_fixture(
     pytester.makeconftest(f"""
         import pytest
 
-        class FixedSizes:
+        from pytest_sizebudget.measure.sizer import EngineSizer
+
+        class FixedSizes(EngineSizer):
             def size_blobs(self, requests, layout):
                 return {{r.merkle: 42 for r in requests if r.merkle == "{A}"}}
 
         @pytest.fixture(scope="session")
         def sizebudget_sizer():
-            return FixedSizes()
+            return FixedSizes(None)
     """)
     result = pytester.runpytest("--sizebudget", "--sizebudget-json=r.json")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     assert '"used_bytes": 42' in (pytester.path / "r.json").read_text()
 
 

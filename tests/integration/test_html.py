@@ -130,7 +130,7 @@ def test_merged_meta_far_allowance_has_its_own_tile(
             ],
         }
     )
-    pytester.runpytest("--sizebudget", "--sizebudget-html=r.html").assert_outcomes(passed=1)
+    pytester.runpytest("--sizebudget", "--sizebudget-html=r.html").assert_outcomes(passed=2)
     parsed = Rects()
     parsed.feed(chromium(tmp_path, "--dump-dom", (pytester.path / "r.html").as_uri()).stdout)
     assert parsed.rendered

@@ -57,7 +57,7 @@ def test_android_sparse_from_img2simg(
     subprocess.run([simg2img, str(simg), str(back)], check=True)
     budgets(pt_product, {"name": "system", "image": "system.simg", "budget_bytes": "8 MiB"})
     result, report = run(pytester)
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     entry = report["system"]
     assert (entry["kind"], entry["passed"], entry["error"]) == ("image", True, None)
     image = entry["image"]
@@ -87,7 +87,7 @@ def test_split_android_sparse_image(pytester: pytest.Pytester, pt_product: Produ
         {"name": "vendor whole", "image": "vendor.simg", "budget_bytes": "8 MiB"},
     )
     result, report = run(pytester)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     split, whole = report["vendor"]["image"], report["vendor whole"]["image"]
     # Every piece claims the whole partition; it is counted once.
     assert split["expanded_bytes"] == whole["expanded_bytes"] == back.stat().st_size == 8 * MIB
@@ -114,7 +114,7 @@ def test_sparse_raw_and_fvm_images(pytester: pytest.Pytester, pt_product: Produc
         {"name": "fvm", "image": "fvm.sparse.blk", "budget_bytes": "4 MiB", "format": "fvm_sparse"},
     )
     result, report = run(pytester)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     holes = report["holes"]["image"]
     assert holes["format"] == "sparse_file"
     assert holes["file_bytes"] == holes["expanded_bytes"] == 16 * MIB
@@ -146,7 +146,7 @@ def test_compressed_images(
         {"name": "rootfs", "image": f"rootfs.img{suffix}", "budget_bytes": "1 MiB"},
     )
     result, report = run(pytester)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     name = {".gz": "gzip", ".xz": "xz", ".bz2": "bzip2"}[suffix]
     s = report["sparse"]["image"]
     assert (s["format"], s["file_bytes"], s["expanded_bytes"]) == ("android_sparse", len(sparse), MIB)
@@ -167,7 +167,7 @@ def test_warn_at_warns_but_passes(pytester: pytest.Pytester, pt_product: Product
         {"name": "quiet", "image": "boot.img", "budget_bytes": 200_000, "warn_at": 95},
     )
     result, report = run(pytester)
-    result.assert_outcomes(passed=2, warnings=1)
+    result.assert_outcomes(passed=3, warnings=1)
     assert report["boot"]["passed"]
     result.stdout.fnmatch_lines(
         [
@@ -178,7 +178,7 @@ def test_warn_at_warns_but_passes(pytester: pytest.Pytester, pt_product: Product
     result.stdout.no_fnmatch_line("*'quiet' is at*")
 
     strict, _ = run(pytester, "-W", f"error::{WARNING}")
-    strict.assert_outcomes(passed=1, failed=1)
+    strict.assert_outcomes(passed=2, failed=1)
     strict.stdout.fnmatch_lines(["*image budget 'boot' is at 96.0% of its partition*"])
     strict.stdout.no_fnmatch_line("*Traceback*")
 
@@ -191,7 +191,7 @@ def test_reserve_bytes_push_an_image_over(pytester: pytest.Pytester, pt_product:
         {"name": "boot no avb", "image": "boot.img", "budget_bytes": 160_000},
     )
     result, report = run(pytester, "--sizebudget-gerrit=g.json", "--junitxml=j.xml")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     boot = report["boot"]
     assert (boot["used_bytes"], boot["reserve_bytes"], boot["passed"]) == (100_000, 69632, False)
     assert boot["image"]["reserve_bytes"] == 69632
@@ -233,7 +233,7 @@ def test_over_budget_sparse_image_shows_its_details(
     (pytester.path / "s.simg").write_bytes(android_sparse_sample())
     budgets(pt_product, {"name": "s", "image": "s.simg", "budget_bytes": "512 KiB"})
     result, _ = run(pytester)
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
             "Image budget 's' does not fit its partition: over by 524,288 B (512.00 KiB)",
@@ -260,7 +260,7 @@ def test_corrupt_image_fails_alone_with_its_offset(
         {"name": "not sparse", "image": "good.simg", "budget_bytes": "1 MiB", "format": "raw"},
     )
     result, report = run(pytester)
-    result.assert_outcomes(passed=1, failed=4)
+    result.assert_outcomes(passed=2, failed=4)
     assert report["good"]["passed"]
     assert report["truncated"]["error"] == (
         "image_budgets[1].image: bad.simg: offset 40: truncated data of chunk 0 (RAW): "
@@ -297,7 +297,7 @@ def test_images_beside_package_sets(pytester: pytest.Pytester, pt_product: Produ
         }
     )
     result, report = run(pytester)
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     assert report["img"]["passed"]
     assert report["set"]["error"] is not None
 

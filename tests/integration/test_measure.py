@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-import pytest_sizebudget.measuring
+import pytest_sizebudget.fixtures
 from pytest_sizebudget.measure.merkle import merkle_root
 from tests.conftest import Product
 
@@ -92,7 +92,7 @@ def test_missing_blobs_are_measured_exactly(
 ) -> None:
     measured_product(pt_product, layout, budget=8192 + big)
     result = pytester.runpytest("--sizebudget", "--sizebudget-json=r.json")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     data = report(pytester)
     assert blob_sizes(data) == {MERKLE_1: 8192, MERKLE_8193: big}
     budgets = data["budgets"]
@@ -109,7 +109,7 @@ def test_missing_blobs_are_measured_exactly(
 
 def test_one_byte_over_fails(pytester: pytest.Pytester, pt_product: Product) -> None:
     measured_product(pt_product, budget=24575)
-    pytester.runpytest("--sizebudget").assert_outcomes(failed=1)
+    pytester.runpytest("--sizebudget").assert_outcomes(passed=1, failed=1)
 
 
 def test_blobs_json_sizes_win_over_measurement(
@@ -123,7 +123,7 @@ def test_blobs_json_sizes_win_over_measurement(
         }
     )
     result = pytester.runpytest("--sizebudget", "--sizebudget-json=r.json")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     assert blob_sizes(report(pytester)) == {MERKLE_1: 8192, MERKLE_8193: 7}
     assert "1 blobs measured" in measured_line(result)
 
@@ -131,11 +131,11 @@ def test_blobs_json_sizes_win_over_measurement(
 def test_warm_run_reads_the_cache(pytester: pytest.Pytester, pt_product: Product) -> None:
     measured_product(pt_product)
     cold = pytester.runpytest("--sizebudget", "--sizebudget-json=cold.json")
-    cold.assert_outcomes(passed=1)
+    cold.assert_outcomes(passed=2)
     assert "2 blobs measured" in measured_line(cold)
     assert (pytester.path / ".pytest_cache" / "d" / "sizebudget").is_dir()
     warm = pytester.runpytest("--sizebudget", "--sizebudget-json=warm.json")
-    warm.assert_outcomes(passed=1)
+    warm.assert_outcomes(passed=2)
     assert "0 blobs measured (0 compressed), 2 cache hits" in measured_line(warm)
     assert (pytester.path / "cold.json").read_bytes() == (pytester.path / "warm.json").read_bytes()
 
@@ -144,7 +144,7 @@ def test_no_cache_measures_every_time(pytester: pytest.Pytester, pt_product: Pro
     measured_product(pt_product)
     for _ in range(2):
         result = pytester.runpytest("--sizebudget", "--sizebudget-no-cache")
-        result.assert_outcomes(passed=1)
+        result.assert_outcomes(passed=2)
         assert "2 blobs measured (1 compressed), 0 cache hits" in measured_line(result)
     assert not (pytester.path / ".pytest_cache" / "d" / "sizebudget").exists()
 
@@ -162,12 +162,12 @@ def test_compression_memory_option(pytester: pytest.Pytester, pt_product: Produc
         "--sizebudget", "--sizebudget-no-cache", "--sizebudget-compression-memory=1 KiB",
         "--sizebudget-json=tight.json",
     )
-    tight.assert_outcomes(passed=2)
+    tight.assert_outcomes(passed=3)
     assert "2 blobs measured (1 compressed)" in measured_line(tight)
     roomy = pytester.runpytest(
         "--sizebudget", "--sizebudget-no-cache", "--sizebudget-json=roomy.json", "-k", "not pool"
     )
-    roomy.assert_outcomes(passed=1, deselected=1)
+    roomy.assert_outcomes(passed=2, deselected=1)
     assert (pytester.path / "tight.json").read_bytes() == (pytester.path / "roomy.json").read_bytes()
     # 0 is a budget too (one compression at a time), not "unset".
     pytester.makepyfile(
@@ -180,7 +180,7 @@ def test_compression_memory_option(pytester: pytest.Pytester, pt_product: Produc
         "--sizebudget", "--sizebudget-no-cache", "--sizebudget-compression-memory=0",
         "--sizebudget-json=zero.json",
     )
-    zero.assert_outcomes(passed=2)
+    zero.assert_outcomes(passed=3)
     assert (pytester.path / "zero.json").read_bytes() == (pytester.path / "roomy.json").read_bytes()
     bad = pytester.runpytest("--sizebudget", "--sizebudget-compression-memory=lots")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
@@ -189,14 +189,14 @@ def test_compression_memory_option(pytester: pytest.Pytester, pt_product: Produc
 
 def test_custom_cache_dir(pytester: pytest.Pytester, pt_product: Product) -> None:
     measured_product(pt_product)
-    pytester.runpytest("--sizebudget", "--sizebudget-cache-dir=shared").assert_outcomes(passed=1)
+    pytester.runpytest("--sizebudget", "--sizebudget-cache-dir=shared").assert_outcomes(passed=2)
     assert list((pytester.path / "shared").rglob("*.json"))
     assert not (pytester.path / ".pytest_cache" / "d" / "sizebudget").exists()
     # Another checkout (no pytest cache of its own) reuses the shared directory.
     warm = pytester.runpytest(
         "--sizebudget", "-p", "no:cacheprovider", "--sizebudget-cache-dir=shared"
     )
-    warm.assert_outcomes(passed=1)
+    warm.assert_outcomes(passed=2)
     assert "2 cache hits" in measured_line(warm)
 
 
@@ -206,7 +206,7 @@ def test_without_cacheprovider_the_cache_is_off(
     measured_product(pt_product)
     for _ in range(2):
         result = pytester.runpytest("--sizebudget", "-p", "no:cacheprovider")
-        result.assert_outcomes(passed=1)
+        result.assert_outcomes(passed=2)
         assert "2 blobs measured" in measured_line(result)
 
 
@@ -226,7 +226,7 @@ def test_corrupted_cache_entries_are_recomputed(
     result = pytester.runpytest(
         "--sizebudget", "--sizebudget-cache-dir=c", "--sizebudget-json=b.json"
     )
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     assert "2 blobs measured" in measured_line(result)
     assert (pytester.path / "a.json").read_bytes() == (pytester.path / "b.json").read_bytes()
 
@@ -249,9 +249,9 @@ def test_verify_names_package_path_claimed_and_actual_root(
             ],
         }
     )
-    pytester.runpytest("--sizebudget").assert_outcomes(passed=2)
+    pytester.runpytest("--sizebudget").assert_outcomes(passed=3)
     result = pytester.runpytest("--sizebudget", "--sizebudget-verify")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
         [
             "1 blob of budget 'Bad' does not match the merkle root the manifest claims "
@@ -285,7 +285,7 @@ def test_bad_blob_files_are_named_and_other_budgets_pass(
         }
     )
     result = pytester.runpytest("--sizebudget")
-    result.assert_outcomes(passed=1, failed=3)
+    result.assert_outcomes(passed=2, failed=3)
     result.stdout.fnmatch_lines(
         [
             "*path 'bin/folder' merkle *: blob *src/folder/bin/folder: is a directory, not a blob file"
@@ -314,7 +314,7 @@ def test_directory_packages_are_measured(pytester: pytest.Pytester, pt_product: 
         {"package_set_budgets": [{"name": "Fonts", "budget_bytes": 24576, "packages": ["fonts"]}]}
     )
     result = pytester.runpytest("--sizebudget", "--sizebudget-json=r.json")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     assert blob_sizes(report(pytester)) == {MERKLE_1: 8192, MERKLE_8193: 16384}
     warm = pytester.runpytest("--sizebudget")
     assert "2 stat-index hits" in measured_line(warm) or "2 files hashed" in measured_line(warm)
@@ -324,7 +324,7 @@ def test_directory_packages_are_measured(pytester: pytest.Pytester, pt_product: 
 def test_progress_shows_on_the_terminal_and_not_under_q(
     pytester: pytest.Pytester, pt_product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pytest_sizebudget.measuring, "PROGRESS_AFTER", 0.0)
+    monkeypatch.setattr(pytest_sizebudget.fixtures, "PROGRESS_AFTER", 0.0)
     measured_product(pt_product)
     result = pytester.runpytest("--sizebudget", "--sizebudget-no-cache")
     result.stdout.fnmatch_lines(["sizebudget: measuring blobs: 2/2 done, * MiB read, * MiB/s"])
@@ -367,9 +367,8 @@ CONCURRENT = textwrap.dedent(
     """
     import json, os, sys, time
     from pathlib import Path
-    from pytest_sizebudget.evaluate import SizeRequest
     from pytest_sizebudget.measure.merkle import merkle_root
-    from pytest_sizebudget.measuring import EngineSizer
+    from pytest_sizebudget.measure.sizer import EngineSizer, SizeRequest
 
     cache, start, *files = sys.argv[1:]
     requests = [

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_sizebudget.accounting import BlobCharge, PackageCharge
+from pytest_sizebudget.kinds.builtin import builtin_kinds
 from pytest_sizebudget.report.baseline import (
     BaselineError,
     compare,
@@ -16,7 +17,6 @@ from pytest_sizebudget.report.baseline import (
     parameter_differences,
 )
 from pytest_sizebudget.report.diff import diff_packages, render_changes
-from pytest_sizebudget.report.failure import render_failure
 from pytest_sizebudget.report.json_report import build_json_report, render_json
 from pytest_sizebudget.report.model import BudgetResult
 from pytest_sizebudget.report.summary import render_summary
@@ -144,7 +144,7 @@ def test_creep_failure_text_names_creep_budget_delta_and_blobs(tmp_path: Path) -
         ),
         baseline,
     )
-    text = render_failure(r, 10)
+    text = builtin_kinds().failure_text(r, 10)
     assert (
         "Package set 'S' grew by 5,000 B (4.88 KiB) since the baseline, over its creep budget of 1,024 B (1.00 KiB)"
         in text

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_sizebudget.budget.model import PackageSetBudget, ResourceBudget
 from pytest_sizebudget.budget.parse import load_budget_file
 from pytest_sizebudget.errors import BudgetFileError, BudgetFileErrors, SizeBudgetError
+from pytest_sizebudget.kinds.package_set import PackageSetBudget, ResourceBudget
 
 
 def write(tmp_path: Path, text: str, name: str = "b.json5") -> Path:

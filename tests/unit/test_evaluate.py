@@ -7,7 +7,8 @@ from pathlib import Path
 
 from pytest_sizebudget.budget.model import Layout
 from pytest_sizebudget.budget.parse import load_budget_file
-from pytest_sizebudget.evaluate import BudgetEvaluator, SizeRequest
+from pytest_sizebudget.evaluate import BudgetEvaluator
+from pytest_sizebudget.measure.sizer import EngineSizer, SizeRequest
 from pytest_sizebudget.packages.blob_sizes import BlobSizeStore
 from pytest_sizebudget.report.model import BudgetResult
 from tests.conftest import Product, fake_merkle
@@ -15,10 +16,11 @@ from tests.conftest import Product, fake_merkle
 A, B, X = fake_merkle("A"), fake_merkle("B"), fake_merkle("X")
 
 
-class FakeBlobfs:
+class FakeBlobfs(EngineSizer):
     """Stands in for the measurement engine, like ffx's unit test fakes the blobfs tool."""
 
     def __init__(self, sizes: Mapping[str, int | str]) -> None:
+        super().__init__(None, threads=1)
         self.sizes = sizes
         self.asked: list[tuple[list[str], Layout]] = []
 
@@ -68,6 +70,7 @@ def test_unsized_blob_fails_its_budget_naming_package_path_and_merkle(product: P
                 {"name": "Broken", "budget_bytes": 9000, "packages": [p2]},
             ],
         },
+        FakeBlobfs({}),  # measures nothing
     )
     fine, broken = results["Fine"], results["Broken"]
     assert fine.passed
@@ -156,6 +159,7 @@ def test_directory_packages_are_hashed_and_shared_by_content(
 
 def test_total_budget_bytes_messages_match_ffx(product: Product) -> None:
     from pytest_sizebudget.evaluate import check_total
+    from pytest_sizebudget.kinds.builtin import builtin_kinds
 
     def total_problem(budgets: list[int], total: int) -> str | None:
         bf = load_budget_file(
@@ -170,7 +174,7 @@ def test_total_budget_bytes_messages_match_ffx(product: Product) -> None:
             ),
             display="size.json5",
         )
-        problem = check_total(bf)
+        problem = check_total(bf, builtin_kinds())
         return None if problem is None else problem.message
 
     assert total_problem([27, 51, 23], 100) == (

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_sizebudget.budget.image_budget import ImageBudget
 from pytest_sizebudget.budget.parse import load_budget_file
 from pytest_sizebudget.errors import SizeBudgetError
+from pytest_sizebudget.kinds.image import ImageBudget
 
 
 def load(tmp_path: Path, text: str) -> tuple[ImageBudget, ...]:

@@ -6,10 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_sizebudget.image_check import warning_text
+from pytest_sizebudget.images import ImageSizes
+from pytest_sizebudget.kinds.builtin import builtin_kinds
+from pytest_sizebudget.kinds.image import ImageDetails, warning_text
 from pytest_sizebudget.report.gerrit import gerrit_report
 from pytest_sizebudget.report.model import BudgetResult
 
+KINDS = builtin_kinds()
+IMAGE = ImageSizes(format="raw", file_bytes=900, expanded_bytes=900, data_bytes=900)
 BASE = BudgetResult(
     name="boot",
     kind="image",
@@ -20,7 +24,7 @@ BASE = BudgetResult(
     used_bytes=900,
     reserve_bytes=50,
     parameters={"format": "auto", "images": ["boot.img"], "warn_at": 90},
-    extra={"image": {"format": "raw", "reserve_bytes": 50}},
+    details=ImageDetails(IMAGE, reserve_bytes=50),
 )
 
 
@@ -36,11 +40,12 @@ def test_reserve_counts_against_the_budget() -> None:
 def test_round_trip_keeps_the_reserve() -> None:
     d = BASE.to_dict()
     assert d["reserve_bytes"] == 50
-    assert d["image"] == {"format": "raw", "reserve_bytes": 50}
-    assert BudgetResult.from_dict(d) == BASE
+    assert d["image"] == {**IMAGE.to_dict(), "reserve_bytes": 50}
+    assert d["image"]["format"] == "raw"
+    assert BudgetResult.from_dict(d, KINDS.decode_details) == BASE
     plain = replace(BASE, reserve_bytes=0)
     assert "reserve_bytes" not in plain.to_dict()
-    assert BudgetResult.from_dict(plain.to_dict()) == plain
+    assert BudgetResult.from_dict(plain.to_dict(), KINDS.decode_details) == plain
 
 
 @pytest.mark.parametrize(
@@ -59,7 +64,9 @@ def test_warn_at_is_strictly_above_and_only_when_passing(
 
 
 def test_other_kinds_never_warn() -> None:
-    assert warning_text(replace(BASE, kind="package_set", used_bytes=940)) is None
+    # The registry asks only an image budget's kind for its warning.
+    assert KINDS.with_warning(replace(BASE, kind="package_set", used_bytes=940)).warning is None
+    assert KINDS.with_warning(replace(BASE, used_bytes=940)).warning is not None
 
 
 def test_gerrit_budget_leaves_the_reserve_out() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pytest_sizebudget.evaluate import SizeRequest
 from pytest_sizebudget.measure.merkle import merkle_root
-from pytest_sizebudget.measuring import EngineSizer, Progress, default_threads
+from pytest_sizebudget.measure.sizer import EngineSizer, Progress, SizeRequest, default_threads
 
 
 def test_xdist_workers_split_the_cores() -> None:

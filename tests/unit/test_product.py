@@ -8,19 +8,30 @@ from pathlib import Path
 import pytest
 
 from pytest_sizebudget.budget.parse import load_budget_file
-from pytest_sizebudget.budget.product_budget import ProductBudget, UpdateBudget
 from pytest_sizebudget.errors import BudgetFileError
 from pytest_sizebudget.evaluate import BudgetEvaluator
+from pytest_sizebudget.kinds.builtin import builtin_kinds
+from pytest_sizebudget.kinds.product import ProductBudget
+from pytest_sizebudget.kinds.update import UpdateBudget, UpdateDetails
 from pytest_sizebudget.measure import BlobRequest, MeasurementEngine
 from pytest_sizebudget.measure.merkle import merkle_root
+from pytest_sizebudget.measure.sizer import EngineSizer, SizeRequest
 from pytest_sizebudget.packages.blob_sizes import BlobSizeStore
 from pytest_sizebudget.packages.model import BlobEntry, Package
-from pytest_sizebudget.product import account_product, account_update
-from pytest_sizebudget.report.failure import render_failure
 from pytest_sizebudget.report.model import BudgetResult
+from pytest_sizebudget.systems import account_product, account_update
 from tests.conftest import Product, fake_merkle
 
 X, L = fake_merkle("X"), fake_merkle("L")
+
+
+def render_failure(result: BudgetResult, top_n: int = 10) -> str:
+    return builtin_kinds().failure_text(result, top_n)
+
+
+def update_details(result: BudgetResult) -> UpdateDetails:
+    assert isinstance(result.details, UpdateDetails)
+    return result.details
 
 
 def pkg(name: str, *blobs: tuple[str, str]) -> Package:
@@ -172,7 +183,8 @@ def test_update_budget_from_manifests(product: Product) -> None:
     ota = results["OTA"]
     assert ota.error is None
     assert ota.passed  # 204800 <= 204800 and 73000 <= 73000
-    assert (ota.used_bytes, ota.extra["peak_bytes"], ota.extra["download_bytes"]) == (
+    details = update_details(ota)
+    assert (ota.used_bytes, details.peak_bytes, details.download_bytes) == (
         204800,
         204800,
         73000,
@@ -183,7 +195,7 @@ def test_update_budget_from_manifests(product: Product) -> None:
     }
     ab = results["OTA A/B"]
     assert not ab.passed
-    assert ab.extra["failed_checks"] == ["peak_bytes", "download_bytes"]
+    assert update_details(ab).failed_checks == ("peak_bytes", "download_bytes")
     text = render_failure(ab)
     assert "peak_bytes over capacity_bytes by 40,960 B" in text
     assert "download_bytes over download_budget_bytes by 1 B" in text
@@ -282,9 +294,10 @@ def test_update_from_a_json_report_gives_no_download_without_stored_sizes(
     results = evaluate(product, {"blob_sizes": "plain.json", "update_budgets": [budget]})
     ota = results["OTA"]
     assert ota.passed  # no download budget: the peak decides, the download is unknown
-    assert ota.extra["peak_bytes"] == 188416
-    assert ota.extra["download_bytes"] is None
-    assert "only its on-disk size is known" in ota.extra["download_unknown"]
+    details = update_details(ota)
+    assert details.peak_bytes == 188416
+    assert details.download_bytes is None
+    assert "only its on-disk size is known" in (details.download_unknown or "")
     budget["download_budget_bytes"] = "1 MiB"
     failed = evaluate(product, {"blob_sizes": "plain.json", "update_budgets": [budget]})["OTA"]
     assert failed.error is not None
@@ -292,7 +305,7 @@ def test_update_from_a_json_report_gives_no_download_without_stored_sizes(
     # With compressed_file_size in blobs.json the report suffices.
     ok = evaluate(product, {"blob_sizes": "blobs.json", "update_budgets": [budget]})["OTA"]
     assert ok.error is None
-    assert ok.extra["download_bytes"] == 3000 + 20000 + 45000
+    assert update_details(ok).download_bytes == 3000 + 20000 + 45000
 
 
 def test_unreadable_from_and_to_are_clear_errors(product: Product) -> None:
@@ -384,8 +397,8 @@ def test_sizes_are_measured_when_no_blobs_json_covers_them(tmp_path: Path) -> No
     assert new_m.compressed_bytes is not None  # kept compressed: download < file size
     u = results["u"]
     assert u.error is None
-    assert u.extra["download_bytes"] == new_m.stored_data_bytes < len(new)
-    assert u.extra["peak_bytes"] == old_m.size_on_disk + new_m.size_on_disk
+    assert update_details(u).download_bytes == new_m.stored_data_bytes < len(new)
+    assert update_details(u).peak_bytes == old_m.size_on_disk + new_m.size_on_disk
     assert results["p"].used_bytes == old_m.size_on_disk + new_m.size_on_disk
 
 
@@ -467,22 +480,34 @@ def test_sizes_stated_twice_differently_are_an_error(product: Product) -> None:
     )
 
 
-def test_measurer_prefers_the_sizers_engines(tmp_path: Path) -> None:
-    from pytest_sizebudget.product import EngineMeasurer, ProvidedEngines, measurer_for
-
-    class Owner:
-        def __init__(self) -> None:
-            self.engines: dict[str, MeasurementEngine] = {}
-
-        def engine(self, layout: str) -> MeasurementEngine:
-            return self.engines.setdefault(layout, MeasurementEngine(layout))
-
-    owner = Owner()
-    ev = BudgetEvaluator(BlobSizeStore(), owner)  # type: ignore[arg-type]
-    measurer = measurer_for(ev)
-    assert isinstance(measurer, ProvidedEngines)
-    (tmp_path / "f").write_bytes(b"x" * 10)
-    got = measurer.measure_blobs([BlobRequest(tmp_path / "f")], "compact")
-    assert [m.size_on_disk for m in got.values() if not isinstance(m, Exception)] == [8192]
-    assert "compact" in owner.engines
-    assert isinstance(measurer_for(BudgetEvaluator(BlobSizeStore())), EngineMeasurer)
+def test_product_measurements_share_the_sizers_cache(tmp_path: Path) -> None:
+    """Product budgets measure through the evaluator's sizer, so its cache serves them."""
+    data = b"x" * 10
+    (tmp_path / "f").write_bytes(data)
+    merkle = merkle_root(data)
+    manifest = {
+        "version": "1",
+        "package": {"name": "p", "version": "0"},
+        "blobs": [{"source_path": "f", "path": "f", "merkle": merkle, "size": len(data)}],
+    }
+    write_json(tmp_path / "p.json", manifest)
+    bf = load_budget_file(
+        Product(tmp_path).budget_file(
+            {"product_budgets": [{"name": "p", "max_contents_bytes": 8192, "packages": ["p.json"]}]}
+        ),
+        display="size.json5",
+    )
+    sizer = EngineSizer(tmp_path / "cache", threads=1)
+    (result,) = BudgetEvaluator(BlobSizeStore(), sizer).evaluate(bf).results.values()
+    assert result.used_bytes == 8192
+    assert sizer.stats.files_measured == 1
+    # The product's measurement is in the sizer's cache: a package-set request hits it.
+    assert sizer.size_blobs([SizeRequest(merkle, tmp_path / "f", len(data))], "compact") == {
+        merkle: 8192
+    }
+    assert (sizer.stats.files_measured, sizer.stats.cache_hits) == (1, 1)
+    # And another sizer over the same cache directory measures nothing again.
+    warm = EngineSizer(tmp_path / "cache", threads=1)
+    (again,) = BudgetEvaluator(BlobSizeStore(), warm).evaluate(bf).results.values()
+    assert again == result
+    assert warm.stats.files_measured == 0

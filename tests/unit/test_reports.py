@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from pytest_sizebudget.accounting import BlobCharge, PackageCharge
-from pytest_sizebudget.budget.model import PackageSetBudget
 from pytest_sizebudget.evaluate import owner_url
-from pytest_sizebudget.report.failure import render_failure
+from pytest_sizebudget.kinds.builtin import builtin_kinds
+from pytest_sizebudget.kinds.package_set import PackageSetBudget
 from pytest_sizebudget.report.gerrit import render_gerrit
 from pytest_sizebudget.report.json_report import build_json_report, render_json
 from pytest_sizebudget.report.model import BudgetResult, FileProblem
@@ -16,6 +16,11 @@ from pytest_sizebudget.report.summary import render_summary
 from tests.conftest import fake_merkle
 
 FFX_OWNER = "http://go/fuchsia-size-stats/single_component/?f=component%3Ain%3A{name}"
+KINDS = builtin_kinds()
+
+
+def failure_text(r: BudgetResult, top_n: int = 10) -> str:
+    return KINDS.failure_text(r, top_n)
 
 
 def budget(name: str, owner: str | None = None) -> PackageSetBudget:
@@ -87,7 +92,7 @@ def test_failure_text_shows_numbers_and_largest_contributors() -> None:
         ),
         parameters={"sharing": "global"},
     )
-    text = render_failure(r, top_n=1)
+    text = failure_text(r, top_n=1)
     lines = text.splitlines()
     assert lines[0] == "Package set 'Software Deliver' is over budget by 1 B"
     assert "  used          10,485,761 B" in lines  # no "10.00 MiB": it would hide the byte
@@ -107,16 +112,16 @@ def test_failure_text_shows_numbers_and_largest_contributors() -> None:
 
 def test_failure_text_marks_shared_blobs() -> None:
     r = result("S", 20, 1, packages=(charged("p", ("lib/x", 30, 3)),))
-    lines = render_failure(r).splitlines()
+    lines = failure_text(r).splitlines()
     row = next(line for line in lines if "lib/x" in line)
     assert "*3" in row.split()
     assert lines[-1] == "  (*N: shared by N instances; each is charged size // N, rounding down)"
 
 
 def test_error_text_is_the_error() -> None:
-    unshared = render_failure(result("S", 5, 1, packages=(charged("p", ("a", 5, 1)),)))
+    unshared = failure_text(result("S", 5, 1, packages=(charged("p", ("a", 5, 1)),)))
     assert "shared by N" not in unshared  # the legend only explains what is shown
-    text = render_failure(result("S", None, 1, error="something named\nover two lines"))
+    text = failure_text(result("S", None, 1, error="something named\nover two lines"))
     assert text.splitlines() == [
         "Package set 'S' could not be checked",
         "  file    b.json5:3 (k)",

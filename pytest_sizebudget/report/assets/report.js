@@ -117,6 +117,30 @@
     });
     return svg;
   }
+  // What a budget uses, as segments, against its budget (the dark line).
+  var BAR_COLOURS = ["#64b5f6", "#ffb74d", "#81c784", "#ba68c8", "#4db6ac", "#f06292"];
+  function bar(b, segments) {
+    var BH = 28, total = segments.reduce(function (a, g) { return a + g[1]; }, 0);
+    var scale = W / Math.max(total, b.budget, 1), x = 0;
+    var svg = sv("svg", { "class": "bar", viewBox: "0 0 " + W + " " + (BH + 18), role: "img",
+      "aria-label": "Usage of " + b.name });
+    svg.appendChild(sv("rect", { x: 0, y: 0, width: (b.budget * scale).toFixed(2), height: BH, fill: "#eceff1" }));
+    segments.forEach(function (g, i) {
+      var w = g[1] * scale;
+      var r = sv("rect", { "class": "segment", x: x.toFixed(2), y: 0, width: w.toFixed(2), height: BH,
+        fill: BAR_COLOURS[i % BAR_COLOURS.length], "data-label": g[0] });
+      var t = sv("title", {}); t.textContent = g[0] + ": " + fmt(g[1]); r.appendChild(t); svg.appendChild(r);
+      if (w > 70) {
+        var tx = sv("text", { x: (x + 4).toFixed(2), y: 18 }); tx.textContent = g[0] + " " + fmt(g[1]); svg.appendChild(tx);
+      }
+      x += w;
+    });
+    var bx = (b.budget * scale).toFixed(2);
+    svg.appendChild(sv("line", { "class": "limit", x1: bx, x2: bx, y1: 0, y2: BH + 4 }));
+    var lt = sv("text", { x: Math.max(Number(bx) - 4, 0).toFixed(2), y: BH + 15, "text-anchor": "end" });
+    lt.textContent = "budget " + fmt(b.budget); svg.appendChild(lt);
+    return svg;
+  }
   function sortable(table) {
     var ths = table.querySelectorAll("th");
     ths.forEach(function (th, idx) {
@@ -191,7 +215,15 @@
     if (b.baseline === "new") { line += ", new since the baseline"; }
     s.appendChild(el("p", {}, line));
     if (b.error) { s.appendChild(el("pre", {}, b.error)); }
-    s.appendChild(treemap(b));
+    if (b.warning) { s.appendChild(el("p", { "class": "warning" }, b.warning)); }
+    var panel = b.panel || { treemap: true, figures: [], bar: [] };
+    if (panel.bar.length) { s.appendChild(bar(b, panel.bar)); }
+    if (panel.figures.length) {
+      s.appendChild(table("figures", ["", ""], panel.figures.map(function (f) {
+        return { search: f[0] + " " + f[1], cells: [{ text: f[0] }, { text: f[1] }] };
+      })));
+    }
+    if (panel.treemap) { s.appendChild(treemap(b)); }
     if (b.diff && b.diff.length) {
       var d = el("details", { open: "" }); d.appendChild(el("summary", {}, b.diff.length + (b.diff.length === 1 ? " blob change" : " blob changes") + " since the baseline"));
       d.appendChild(table("diff", ["Change", "Package", "Path", "Merkle", "Charged", "Delta"], b.diff.map(function (c) {
@@ -210,9 +242,11 @@
             num(bl.share, bl.excluded_by ? "→ " + bl.excluded_by : String(bl.share)), num(bl.charged)] });
       });
     });
-    var det = el("details", {}); det.appendChild(el("summary", {}, rows.length + " blobs in " + b.packages.length + (b.packages.length === 1 ? " package" : " packages")));
-    det.appendChild(table("blobs", ["Package", "Path", "Merkle", "Size", "Shared by", "Charged"], rows));
-    s.appendChild(det);
+    if (panel.treemap) {
+      var det = el("details", {}); det.appendChild(el("summary", {}, rows.length + " blobs in " + b.packages.length + (b.packages.length === 1 ? " package" : " packages")));
+      det.appendChild(table("blobs", ["Package", "Path", "Merkle", "Size", "Shared by", "Charged"], rows));
+      s.appendChild(det);
+    }
     app.appendChild(s);
   });
   document.getElementById("search").addEventListener("input", function (ev) {

@@ -116,7 +116,7 @@ def test_resealed_entry_with_a_foreign_fingerprint_is_rejected(tmp_path: Path) -
     }
     path = cache.entry_path(m.merkle)
     path.parent.mkdir(parents=True)
-    path.write_bytes(cache_module._seal(body))
+    path.write_bytes(cache_module.seal(body))
     assert cache.get(m.merkle) is None
 
 

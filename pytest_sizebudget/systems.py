@@ -1,4 +1,4 @@
-"""Product and update (OTA) accounting: whole systems, not package sets (pytest-free).
+"""Whole systems, for the product and update kinds: reading, sizing and accounting them.
 
 Product (``ffx assembly size-check product``, reference §1.6):
 
@@ -22,60 +22,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .accounting import BlobCharge, MissingBlob, PackageCharge
 from .budget.model import BudgetFile, FileRef, Layout
-from .budget.product_budget import ProductBudget, SystemSpec, UpdateBudget
+from .budget.system_spec import SystemSpec
 from .errors import InputError, MeasurementError, SizeBudgetError
+from .kinds.base import EvaluationContext
 from .measure.blob import BlobMeasurement
-from .measure.cache import BlobCache
-from .measure.engine import BlobRequest, MeasurementEngine
+from .measure.engine import BlobRequest
+from .measure.sizer import BlobSizer
 from .packages.blob_sizes import BlobSizeIndex
-from .packages.directory import load_directory
-from .packages.manifest import load_manifest
 from .packages.model import Package
 from .product_inputs import System, load_compressed_sizes, load_images_manifest, load_report
-from .report.model import BudgetResult
-
-if TYPE_CHECKING:
-    from .evaluate import BudgetEvaluator
-
-
-# -- measurement ---------------------------------------------------------------------
-
-
-@runtime_checkable
-class BlobMeasurer(Protocol):
-    """Measures blob files fully (on-disk and stored data sizes) for one layout.
-
-    A ``sizebudget_sizer`` that also has this method is used for product and update
-    budgets; otherwise they use a ``MeasurementEngine`` of their own.
-    """
-
-    def measure_blobs(
-        self, requests: Sequence[BlobRequest], layout: Layout
-    ) -> Mapping[BlobRequest, BlobMeasurement | MeasurementError]: ...
-
-
-class EngineMeasurer:
-    """``BlobMeasurer`` over one ``MeasurementEngine`` per layout (in-memory cache)."""
-
-    def __init__(self, cache_root: Path | None = None, threads: int | None = None) -> None:
-        self.cache_root = cache_root
-        self.threads = threads
-        self._engines: dict[Layout, MeasurementEngine] = {}
-
-    def measure_blobs(
-        self, requests: Sequence[BlobRequest], layout: Layout
-    ) -> Mapping[BlobRequest, BlobMeasurement | MeasurementError]:
-        engine = self._engines.get(layout)
-        if engine is None:
-            engine = MeasurementEngine(layout, BlobCache(self.cache_root, layout), self.threads)
-            self._engines[layout] = engine
-        return engine.measure(requests)
 
 
 @dataclass(slots=True)
@@ -90,7 +50,7 @@ def size_systems(
     systems: Sequence[System],
     index: BlobSizeIndex,
     compressed: Mapping[str, int],
-    measurer: BlobMeasurer,
+    sizer: BlobSizer,
     layout: Layout,
     need_stored: Iterable[str] = (),
 ) -> SizeTable:
@@ -142,7 +102,7 @@ def size_systems(
     answers: Mapping[BlobRequest, BlobMeasurement | MeasurementError] = {}
     if requests:
         try:
-            answers = measurer.measure_blobs(list(requests.values()), layout)
+            answers = sizer.measure_blobs(list(requests.values()), layout)
         except SizeBudgetError as exc:
             answers = {r: MeasurementError(str(exc)) for r in requests.values()}
     for merkle, request in requests.items():
@@ -152,7 +112,7 @@ def size_systems(
             if merkle in wanted_stored:
                 table.stored.setdefault(merkle, got.stored_data_bytes)
         else:
-            why = str(got) if got is not None else "the measurer gave no answer"
+            why = str(got) if got is not None else "the sizer gave no answer"
             if merkle not in table.on_disk:
                 table.why_no_size[merkle] = why
             table.why_no_stored[merkle] = why
@@ -280,42 +240,18 @@ def account_update(
     )
 
 
-# -- evaluation ----------------------------------------------------------------------
+# -- reading systems -----------------------------------------------------------------
 
 
-class _Loader:
-    """Reads systems for one budget file, each file once."""
+class SystemLoader:
+    """Reads the systems of one budget file's product and update budgets."""
 
-    def __init__(self, evaluator: BudgetEvaluator, bf: BudgetFile) -> None:
-        self.ev = evaluator
-        self.bf = bf
-        self._packages: dict[Path, Package | InputError] = {}
+    def __init__(self, context: EvaluationContext, budget_file: BudgetFile) -> None:
+        self.context = context
+        self.bf = budget_file
 
     def package(self, ref: FileRef) -> Package:
-        resolved = ref.path.absolute()
-        if resolved not in self._packages:
-            shown = self.ev.display(ref.path)
-            try:
-                if resolved.is_dir():
-                    got: Package | InputError = load_directory(
-                        resolved, self.ev.hasher, display=shown
-                    )
-                elif not resolved.exists():
-                    raise InputError(f"{shown}: does not exist")
-                else:
-                    got = load_manifest(
-                        resolved,
-                        working_dir=self.bf.root,
-                        include_subpackages=self.bf.include_subpackages,
-                        display=shown,
-                    )
-            except InputError as exc:
-                got = InputError(f"{ref.key}: {exc}")
-            self._packages[resolved] = got
-        found = self._packages[resolved]
-        if isinstance(found, InputError):
-            raise found
-        return found
+        return self.context.packages.load(ref)
 
     def system(self, label: str, spec: SystemSpec) -> System:
         if spec.form == "packages":
@@ -324,7 +260,7 @@ class _Loader:
             more = f" and {len(packages) - 3} more" if len(packages) > 3 else ""
             return System(label, f"packages {shown}{more}", packages)
         ref = spec.files[0]
-        shown = self.ev.display(ref.path)
+        shown = self.context.display(ref.path)
         try:
             if spec.form == "images_manifest":
                 packages, given = load_images_manifest(ref.path, shown)
@@ -336,175 +272,37 @@ class _Loader:
 
     def index(self, extra: Sequence[FileRef]) -> tuple[BlobSizeIndex, dict[str, int]]:
         refs = [*self.bf.blob_sizes, *extra]
+        store, display = self.context.blob_sizes, self.context.display
         try:
-            index = self.ev.blob_sizes.index([(r.path, self.ev.display(r.path)) for r in refs])
+            index = store.index([(r.path, display(r.path)) for r in refs])
             compressed: dict[str, int] = {}
-            for path in [*(r.path for r in refs), *self.ev.blob_sizes.extra]:
-                for m, s in load_compressed_sizes(path, self.ev.display(path)).items():
+            for path in [*(r.path for r in refs), *store.extra]:
+                for m, s in load_compressed_sizes(path, display(path)).items():
                     compressed.setdefault(m, s)
         except InputError as exc:
             raise InputError(f"blob_sizes: {exc}") from None
         return index, compressed
 
 
-@runtime_checkable
-class EngineProvider(Protocol):
-    """A sizer that owns a ``MeasurementEngine`` per layout (and so its cache)."""
-
-    def engine(self, layout: Layout) -> MeasurementEngine: ...
-
-
-class ProvidedEngines:
-    """``BlobMeasurer`` over the engines of a sizer, so measurements share its cache."""
-
-    def __init__(self, provider: EngineProvider) -> None:
-        self.provider = provider
-
-    def measure_blobs(
-        self, requests: Sequence[BlobRequest], layout: Layout
-    ) -> Mapping[BlobRequest, BlobMeasurement | MeasurementError]:
-        return self.provider.engine(layout).measure(requests)
-
-
-def measurer_for(evaluator: BudgetEvaluator) -> BlobMeasurer:
-    """The sizer itself when it measures fully, its engines when it has them, else our own."""
-    sizer = evaluator.sizer
-    if isinstance(sizer, BlobMeasurer):
-        return sizer
-    if isinstance(sizer, EngineProvider):
-        return ProvidedEngines(sizer)
-    return EngineMeasurer()
-
-
-def evaluate_systems(
-    evaluator: BudgetEvaluator, bf: BudgetFile, base: Mapping[str, BudgetResult]
-) -> dict[str, BudgetResult]:
-    """Results of the file's product and update budgets, by budget key."""
-    loader = _Loader(evaluator, bf)
-    measurer: BlobMeasurer | None = None
-    out: dict[str, BudgetResult] = {}
-    for b in bf.budgets:
-        if not isinstance(b, ProductBudget | UpdateBudget):
-            continue
-        if measurer is None:
-            measurer = measurer_for(evaluator)
-        try:
-            if isinstance(b, ProductBudget):
-                out[b.key] = _product(loader, measurer, b, base[b.key])
-            else:
-                out[b.key] = _update(loader, measurer, b, base[b.key])
-        except SizeBudgetError as exc:
-            out[b.key] = base[b.key].with_error(str(exc))
-    return out
-
-
-def _missing_text(what: str, missing: Mapping[str, str], where: Mapping[str, Sequence[str]]) -> str:
+def missing_text(
+    what: str, problem: str, missing: Mapping[str, str], where: Mapping[str, Sequence[str]]
+) -> str:
+    """``N blobs of <what> have <problem>:`` and one line per merkle, with its references."""
     one = len(missing) == 1
-    lines = [f"{len(missing)} blob{'' if one else 's'} of {what} {'has' if one else 'have'} {{}}:"]
+    lines = [
+        f"{len(missing)} blob{'' if one else 's'} of {what} {'has' if one else 'have'} {problem}:"
+    ]
     for merkle in sorted(missing):
         refs = ", ".join(where.get(merkle, ())[:3]) or "?"
         lines.append(f"  {refs} merkle {merkle}: {missing[merkle]}")
     return "\n".join(lines)
 
 
-def _where(systems: Sequence[System]) -> dict[str, list[str]]:
+def where_used(systems: Sequence[System]) -> dict[str, list[str]]:
+    """merkle -> every ``package: path`` that names it, in the systems' order."""
     out: dict[str, list[str]] = {}
     for s in systems:
         for p in s.packages:
             for b in p.blobs:
                 out.setdefault(b.merkle, []).append(f"{p.name}: {b.path}")
     return out
-
-
-def _product(
-    loader: _Loader, measurer: BlobMeasurer, b: ProductBudget, base: BudgetResult
-) -> BudgetResult:
-    system = loader.system(b.name, b.system)
-    index, compressed = loader.index(())
-    table = size_systems([system], index, compressed, measurer, loader.bf.blobfs_layout)
-    usage = account_product(system.packages, table.on_disk)
-    result = replace(
-        base,
-        parameters={"blobfs_layout": loader.bf.blobfs_layout, "input": system.description},
-        packages=usage.packages,
-        used_bytes=usage.total_bytes,
-        extra={
-            "distinct_blobs": usage.distinct_blobs,
-            "blob_references": usage.references,
-            "max_contents_bytes": b.budget_bytes,
-        },
-    )
-    if table.why_no_size:
-        text = _missing_text(f"product {b.name!r}", table.why_no_size, _where([system]))
-        return replace(result, used_bytes=None, error=text.format("no known size"))
-    return result
-
-
-def _update(
-    loader: _Loader, measurer: BlobMeasurer, b: UpdateBudget, base: BudgetResult
-) -> BudgetResult:
-    source = loader.system("from", b.source)
-    target = loader.system("to", b.target)
-    systems = [source, target]
-    if b.update_package is not None:
-        package = loader.package(b.update_package)
-        systems.append(System("update_package", b.update_package.key, (package,)))
-    f_set, t_set = source.merkles(), target.merkles()
-    p_set = systems[2].merkles() if len(systems) == 3 else set()
-    new = (t_set | p_set) - f_set
-    index, compressed = loader.index([*b.source.blob_sizes, *b.target.blob_sizes])
-    table = size_systems(systems, index, compressed, measurer, loader.bf.blobfs_layout, new)
-    where = _where(systems[1:])
-    layout = loader.bf.blobfs_layout
-    result = replace(base, parameters={"blobfs_layout": layout, "slots": b.slots})
-    if table.why_no_size:
-        text = _missing_text(f"update {b.name!r}", table.why_no_size, _where(systems))
-        return result.with_error(text.format("no known on-disk size"))
-    usage = account_update(f_set, t_set, p_set, table.on_disk, table.stored, b.slots, where)
-    to_usage = account_product(target.packages, table.on_disk)
-    failed = []
-    if usage.peak_bytes > b.budget_bytes:
-        failed.append("peak_bytes")
-    download_missing = {m: table.why_no_stored[m] for m in new if m not in table.stored}
-    if (
-        b.download_budget_bytes is not None
-        and usage.download_bytes is not None
-        and usage.download_bytes > b.download_budget_bytes
-    ):
-        failed.append("download_bytes")
-    extra: dict[str, Any] = {
-        "peak_bytes": usage.peak_bytes,
-        "capacity_bytes": b.budget_bytes,
-        "download_bytes": usage.download_bytes,
-        "download_budget_bytes": b.download_budget_bytes,
-        "slots": b.slots,
-        "from_bytes": usage.from_bytes,
-        "to_bytes": usage.to_bytes,
-        "union_bytes": usage.union_bytes,
-        "update_package_bytes": usage.update_package_bytes,
-        "update_package_extra_bytes": usage.update_package_extra_bytes,
-        "from": source.description,
-        "to": target.description,
-        "new_blobs": [
-            {
-                "merkle": n.merkle,
-                "size": n.on_disk,
-                "stored_bytes": n.stored,
-                "saves_peak_bytes": n.saves_peak,
-                "in": list(n.where),
-            }
-            for n in usage.new_blobs
-        ],
-        "failed_checks": failed,
-    }
-    dl_text: str | None = None
-    if download_missing:
-        dl_text = _missing_text(f"update {b.name!r}", download_missing, where).format(
-            "no known download size"
-        )
-        # Without a download budget nothing is checked against it: the peak still decides.
-        extra["download_unknown"] = dl_text
-    result = replace(result, used_bytes=usage.peak_bytes, packages=to_usage.packages, extra=extra)
-    if dl_text is not None and b.download_budget_bytes is not None:
-        return result.with_error(dl_text)
-    return result

@@ -1,4 +1,5 @@
-"""The measurement engine as the evaluator's ``BlobSizer`` (pytest-free).
+"""``BlobSizer``, the one interface budget kinds measure through, and ``EngineSizer``,
+its implementation over the measurement engine (pytest-free).
 
 ``EngineSizer`` answers, for blobs that no blobs.json sizes, what blobfs would store:
 one ``MeasurementEngine`` per blobfs layout, all sharing one cache directory.  It also
@@ -18,26 +19,25 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Protocol
 
-from .errors import MeasurementError
-from .evaluate import SizeRequest
-from .measure.blob import BlobMeasurement
-from .measure.blobfs import CHUNK_RULE_VERSION, Layout
-from .measure.cache import CACHE_FORMAT, BlobCache, _read, _seal, _unseal, _write_atomically
-from .measure.compress import libzstd_version
-from .measure.engine import BlobRequest, EngineStats, MeasurementEngine
-from .measure.memory import DEFAULT_COMPRESSION_MEMORY, ZSTD_LEVEL, CompressorPool
+from pytest_sizebudget.errors import MeasurementError
+
+from .blob import BlobMeasurement
+from .blobfs import CHUNK_RULE_VERSION, Layout
+from .cache import CACHE_FORMAT, BlobCache, read_entry, seal, unseal, write_atomically
+from .compress import libzstd_version
+from .engine import BlobRequest, EngineStats, MeasurementEngine
+from .memory import DEFAULT_COMPRESSION_MEMORY, ZSTD_LEVEL, CompressorPool
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: workers may measure a shared blob twice
     fcntl = None  # type: ignore[assignment]
 
-# Below this many seconds a measurement says nothing on the terminal.
-PROGRESS_AFTER = 1.5
 # Locks held at once while measuring one batch (each is an open file descriptor).
 LOCK_BATCH = 256
 
@@ -45,23 +45,83 @@ ProgressSink = Callable[["Progress"], object]
 
 
 @dataclass(frozen=True, slots=True)
+class SizeRequest:
+    """A blob that no blobs.json sizes: what is known about where its bytes are."""
+
+    merkle: str
+    source: Path | None
+    manifest_size: int | None
+
+
+class BlobSizer(Protocol):
+    """What budget kinds measure blobs with: the ``sizebudget_sizer`` fixture's type.
+
+    ``EngineSizer`` implements all of it; a replacement (a conftest that sizes blobs from
+    elsewhere) can subclass it and override what it answers differently.
+    """
+
+    verify: bool  # --sizebudget-verify: check manifest blobs against their content
+
+    def size_blobs(
+        self, requests: Sequence[SizeRequest], layout: Layout
+    ) -> Mapping[str, int | str]:
+        """merkle -> on-disk bytes, or the reason it has none."""
+        ...
+
+    def measure_blobs(
+        self, requests: Sequence[BlobRequest], layout: Layout
+    ) -> Mapping[BlobRequest, BlobMeasurement | MeasurementError]:
+        """Full measurements: on-disk and stored data sizes, merkle root."""
+        ...
+
+    def hash_files(self, paths: Sequence[Path]) -> Mapping[Path, str | MeasurementError]:
+        """Merkle roots of files (directory packages)."""
+        ...
+
+    def verify_blobs(self, requests: Sequence[SizeRequest]) -> Mapping[str, str]:
+        """With ``verify``: merkle -> why the blob is not what its manifest claims."""
+        ...
+
+    def take_stats(self) -> EngineStats:
+        """What was done since the last call (reports carry it from xdist workers)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Progress:
-    """Where a long measurement is: blobs and bytes done so far in this call."""
+    """Where a long measurement is: blobs and bytes done so far, of the totals known."""
 
     blobs_done: int
     blobs_total: int
     bytes_done: int
     seconds: float
+    bytes_total: int = 0  # bytes to read, as far as known (grows as files are stat'ed)
 
     @property
     def mib_per_second(self) -> float:
         return self.bytes_done / (1 << 20) / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def eta_seconds(self) -> float | None:
+        """Time left at the rate so far, when the totals are known."""
+        if self.bytes_done <= 0 or self.bytes_total <= self.bytes_done or self.seconds <= 0:
+            return None
+        return (self.bytes_total - self.bytes_done) * self.seconds / self.bytes_done
+
     def describe(self) -> str:
+        total = f" of {self.bytes_total / (1 << 20):,.1f}" if self.bytes_total else ""
+        eta = self.eta_seconds
+        left = "" if eta is None else f", about {_duration(eta)} left"
         return (
             f"sizebudget: measuring blobs: {self.blobs_done:,}/{self.blobs_total:,} done, "
-            f"{self.bytes_done / (1 << 20):,.1f} MiB read, {self.mib_per_second:,.1f} MiB/s"
+            f"{self.bytes_done / (1 << 20):,.1f}{total} MiB read, "
+            f"{self.mib_per_second:,.1f} MiB/s{left}"
         )
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
 
 
 def size_parameters() -> dict[str, object]:
@@ -113,8 +173,8 @@ class PackedSizes:
         self.fresh: dict[str, tuple[int, int]] = {}
 
     def _load(self) -> dict[str, tuple[int, int]]:
-        raw = None if self.path is None else _read(self.path)
-        body = None if raw is None else _unseal(raw)
+        raw = None if self.path is None else read_entry(self.path)
+        body = None if raw is None else unseal(raw)
         if body is None or body.get("kind") != "packed" or body.get("params") != self.fingerprint:
             return {}
         entries = body.get("entries")
@@ -145,7 +205,7 @@ class PackedSizes:
                 "params": self.fingerprint,
                 "entries": {m: list(v) for m, v in sorted(merged.items())},
             }
-            _write_atomically(self.path, _seal(body))
+            write_atomically(self.path, seal(body))
             self.fresh = {}
         finally:
             if lock >= 0:
@@ -170,12 +230,12 @@ class EngineSizer:
         self.threads = threads if threads is not None else default_threads()
         self.verify = verify
         self.progress = progress
-        self.layouts_used: set[str] = set()
         self._engines: dict[str, MeasurementEngine] = {}
         self._packed: dict[str, PackedSizes] = {}
         self._stats = EngineStats()
         self._taken = EngineStats()
         self._settled = [0, 0]
+        self._expected_bytes = 0
 
     # -- engines and bookkeeping ---------------------------------------------------
 
@@ -215,18 +275,37 @@ class EngineSizer:
         """Forward the engine's progress to the sink once a call has run for a while."""
         start = time.monotonic()
         self._settled = [0, 0]  # blobs, bytes of earlier engine calls and cache hits
+        self._expected_bytes = 0
 
-        def on_engine(blobs_done: int, _blobs_total: int, bytes_done: int, _total: int) -> None:
-            seconds = time.monotonic() - start
-            if self.progress is not None and seconds >= PROGRESS_AFTER:
+        def on_engine(
+            blobs_done: int, _blobs_total: int, bytes_done: int, bytes_total: int
+        ) -> None:
+            if self.progress is not None:
                 blobs, done = self._settled
-                self.progress(Progress(blobs + blobs_done, total, done + bytes_done, seconds))
+                self.progress(
+                    Progress(
+                        blobs + blobs_done,
+                        total,
+                        done + bytes_done,
+                        time.monotonic() - start,
+                        max(self._expected_bytes, done + bytes_total),
+                    )
+                )
 
         engine.progress = on_engine
         try:
             yield
         finally:
             engine.progress = None
+
+    def _expect(self, paths: Iterable[Path]) -> None:
+        """The bytes this call will read, known up front so that progress has a total and
+        an ETA (a stat per blob to measure: nothing beside compressing it)."""
+        total = 0
+        for path in paths:
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+        self._expected_bytes = total
 
     def _settle(self, stats: EngineStats) -> None:
         self._count(stats)
@@ -238,7 +317,6 @@ class EngineSizer:
     def size_blobs(
         self, requests: Sequence[SizeRequest], layout: Layout
     ) -> Mapping[str, int | str]:
-        self.layouts_used.add(layout)
         engine = self.engine(layout)
         out: dict[str, int | str] = {}
         todo: dict[str, BlobRequest] = {}
@@ -265,6 +343,8 @@ class EngineSizer:
                 out[merkle] = _answer(request, *known)
                 hits += 1
             self._settle(EngineStats(requests=hits, cache_hits=hits))
+            if self.progress is not None:
+                self._expect(todo[m].source for m in misses)
             if engine.cache.enabled and fcntl is not None:
                 self._measure_locked(engine, todo, misses, out)
             else:
@@ -341,7 +421,6 @@ class EngineSizer:
         self, requests: Sequence[BlobRequest], layout: Layout
     ) -> Mapping[BlobRequest, BlobMeasurement | MeasurementError]:
         """Full measurements (on-disk and stored data sizes), under the same per-blob locks."""
-        self.layouts_used.add(layout)
         engine = self.engine(layout)
         out: dict[BlobRequest, BlobMeasurement | MeasurementError] = {}
 
@@ -357,15 +436,18 @@ class EngineSizer:
                 unnamed.append(r)  # no name to lock by until it is read
             else:
                 by_merkle.setdefault(r.expected_merkle, []).append(r)
-        measure(unnamed)
-        if engine.cache.enabled and fcntl is not None:
-            self._under_locks(
-                engine,
-                list(by_merkle),
-                lambda held: measure([r for m in held for r in by_merkle[m]]),
-            )
-        else:
-            measure([r for rs in by_merkle.values() for r in rs])
+        with self._progress(engine, len(requests)):
+            if self.progress is not None:
+                self._expect(r.source for r in requests)
+            measure(unnamed)
+            if engine.cache.enabled and fcntl is not None:
+                self._under_locks(
+                    engine,
+                    list(by_merkle),
+                    lambda held: measure([r for m in held for r in by_merkle[m]]),
+                )
+            else:
+                measure([r for rs in by_merkle.values() for r in rs])
         return out
 
     # -- directory packages and verification -------------------------------------------

@@ -1,0 +1,22 @@
+"""The kinds this plugin ships, in the order their budgets are collected and evaluated."""
+
+from __future__ import annotations
+
+from .base import BudgetKind
+from .image import ImageKind
+from .package_set import PackageSetKind
+from .product import ProductKind
+from .registry import KindRegistry
+from .update import UpdateKind
+
+
+def builtin_kind_list() -> list[BudgetKind]:
+    return [PackageSetKind(), ProductKind(), UpdateKind(), ImageKind()]
+
+
+def builtin_kinds() -> KindRegistry:
+    """A registry of the built-in kinds alone (pytest-free use, tests)."""
+    registry = KindRegistry()
+    for kind in builtin_kind_list():
+        registry.register(kind)
+    return registry

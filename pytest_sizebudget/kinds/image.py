@@ -1,0 +1,297 @@
+"""Image budgets: an image (or the pieces of a split one) must fit its partition.
+
+The check is ``expanded_bytes + reserve_bytes <= budget_bytes``: ``budget_bytes`` is the
+partition size, ``expanded_bytes`` what the image takes once written to it (the budget's
+``used_bytes``), and ``reserve_bytes`` space the partition must keep free on top
+(Android's AVB hash footer needs 69,632 bytes).  ``warn_at`` is a percentage of the
+partition: a passing image whose expanded size plus reserve is above it passes with a
+warning, like Android's 95% warning.  The JSON report's ``image`` object holds the
+measurement.  A damaged or missing image fails its own budget with the file, offset and
+problem, and never affects other budgets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields, dotted
+from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
+from pytest_sizebudget.errors import kind_of
+from pytest_sizebudget.images import ImageFormatError, ImageSizes, measure_image
+from pytest_sizebudget.images.model import COMPRESSIONS, FORMATS
+from pytest_sizebudget.report.failure import creep_headline
+from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
+from pytest_sizebudget.units import describe, format_bytes
+
+from .base import BudgetKind, EntryParser, EvaluationContext
+
+Display = Callable[[Path], str]
+
+AUTO = "auto"
+IMAGE_FORMATS: tuple[str, ...] = (AUTO, *FORMATS, *COMPRESSIONS)
+_KEYS = (
+    "name",
+    "budget_bytes",
+    "creep_budget_bytes",
+    "owner",
+    "image",
+    "format",
+    "reserve_bytes",
+    "warn_at",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageBudget(Budget):
+    images: tuple[FileRef, ...]  # several: the pieces of one split Android sparse image
+    format: str | None = None  # None: detected from the content
+    reserve_bytes: int = 0
+    warn_at: float | None = None  # percent of budget_bytes
+
+    @property
+    def kind(self) -> str:
+        return "image"
+
+
+def parse_image_budget(
+    r: FieldReader, entry: Mapping[str, Any], path: KeyPath, root: Path
+) -> Budget | None:
+    if r.object(entry, path, _KEYS) is None:
+        return None
+    common = common_fields(r, entry, path)
+    images = r.strings(entry, path, "image", required=True, allow_single=True)
+    if images is not None and not images and "image" in entry:
+        r.error((*path, "image"), "must name at least one image file")
+        images = None
+    fmt = r.string(entry, path, "format", choices=IMAGE_FORMATS)
+    reserve = r.size(entry, path, "reserve_bytes")
+    warn_at = _percent(r, entry, path, "warn_at")
+    if common is not None and reserve is not None and reserve >= common["budget_bytes"]:
+        r.error(
+            (*path, "reserve_bytes"),
+            f"reserve_bytes ({reserve:,}) leaves no room in budget_bytes "
+            f"({common['budget_bytes']:,}): nothing could fit",
+        )
+        return None
+    if common is None or not images:
+        return None
+    return ImageBudget(
+        **common,
+        images=tuple(FileRef(raw=v, path=root / v, key=dotted(p)) for p, v in images),
+        format=None if fmt in (None, AUTO) else fmt,
+        reserve_bytes=reserve or 0,
+        warn_at=warn_at,
+    )
+
+
+def _percent(r: FieldReader, entry: Mapping[str, Any], path: KeyPath, key: str) -> float | None:
+    if key not in entry:
+        return None
+    value = entry[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        r.error((*path, key), f"expected a percentage (a number such as 95), got {kind_of(value)}")
+        return None
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        r.error((*path, key), f"must be a percentage between 0 and 100, got {value!r}")
+        return None
+    return value
+
+
+def measure_budget(budget: ImageBudget, base: BudgetResult, display: Display) -> BudgetResult:
+    shown = {str(ref.path): display(ref.path) for ref in budget.images}
+    result = replace(
+        base,
+        reserve_bytes=budget.reserve_bytes,
+        parameters={
+            "format": budget.format or AUTO,
+            "images": list(shown.values()),
+            "warn_at": budget.warn_at,
+        },
+        details=ImageDetails(None),
+    )
+    paths = [ref.path for ref in budget.images]
+    try:
+        sizes = measure_image(paths[0] if len(paths) == 1 else paths, budget.format)
+    except ImageFormatError as exc:
+        return result.with_error(_error_text(budget, exc, shown))
+    except OSError as exc:  # e.g. permission denied half-way through a read
+        where = exc.filename if isinstance(exc.filename, str) else ", ".join(shown.values())
+        return result.with_error(
+            f"{budget.key}.image: {shown.get(where, where)}: {exc.strerror or exc}"
+        )
+    details = ImageDetails(sizes, budget.reserve_bytes)
+    return replace(result, used_bytes=sizes.expanded_bytes, details=details)
+
+
+def _error_text(budget: ImageBudget, exc: ImageFormatError, shown: Mapping[str, str]) -> str:
+    ref = next((r for r in budget.images if str(r.path) == exc.file), None)
+    key = ref.key if ref is not None else f"{budget.key}.image"
+    problem = exc.problem
+    for absolute, short in shown.items():
+        problem = problem.replace(absolute, short)
+    where = shown.get(exc.file, exc.file)
+    if exc.offset is not None:
+        where += f": offset {exc.offset}"
+    return f"{key}: {where}: {problem}"
+
+
+def warning_text(result: BudgetResult) -> str | None:
+    """The warning a passing image budget gives above its ``warn_at`` percentage, if any."""
+    warn_at = result.parameters.get("warn_at")
+    if not isinstance(warn_at, int | float) or not result.passed or not result.budget_bytes:
+        return None
+    assert result.used_bytes is not None
+    occupied = result.used_bytes + result.reserve_bytes
+    percent = 100 * occupied / result.budget_bytes
+    if percent <= warn_at:
+        return None
+    reserve = f" + reserve {result.reserve_bytes:,} B" if result.reserve_bytes else ""
+    return (
+        f"image budget {result.name!r} is at {percent:.1f}% of its partition, above "
+        f"warn_at {warn_at:g}%: used {result.used_bytes:,} B{reserve} of "
+        f"{result.budget_bytes:,} B ({result.file}:{result.line})"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ImageDetails(Details):
+    """The JSON report's ``image`` object: the measurement, or None when there is none."""
+
+    image: ImageSizes | None
+    reserve_bytes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.image is None:
+            return {"image": None}
+        return {"image": {**self.image.to_dict(), "reserve_bytes": self.reserve_bytes}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImageDetails:
+        image = data.get("image")
+        if not isinstance(image, Mapping):
+            return cls(None)
+        sizes = {k: v for k, v in image.items() if k != "reserve_bytes"}
+        return cls(ImageSizes.from_dict(sizes), int(image.get("reserve_bytes", 0)))
+
+
+class ImageKind(BudgetKind):
+    name = "image"
+    titles: ClassVar[Mapping[str, str]] = {"image": "Image budget"}
+    sections: ClassVar[Mapping[str, EntryParser]] = {"image_budgets": parse_image_budget}
+    descriptive_parameters = frozenset({"images", "warn_at"})
+
+    def evaluate(
+        self,
+        context: EvaluationContext,
+        budget_file: BudgetFile,
+        budgets: Sequence[Budget],
+        base: Mapping[str, BudgetResult],
+    ) -> Mapping[str, BudgetResult]:
+        return {
+            b.key: measure_budget(b, base[b.key], context.display)
+            for b in budgets
+            if isinstance(b, ImageBudget)
+        }
+
+    def details_from_dict(self, data: Mapping[str, Any]) -> Details:
+        return ImageDetails.from_dict(data)
+
+    def warning(self, result: BudgetResult) -> str | None:
+        return warning_text(result)
+
+    def failure_text(self, result: BudgetResult, top_n: int) -> str:
+        lines = []
+        if result.over_budget:
+            over = describe(result.over_by or 0)
+            lines.append(f"{self.title(result)} does not fit its partition: over by {over}")
+        if result.creep_exceeded:
+            lines.append(creep_headline(result, self.title(result)))
+            lines.append(f"  baseline      {describe(result.baseline_used_bytes or 0)}")
+            lines.append(f"  delta         {result.delta_bytes or 0:+,} B")
+        lines.extend(image_numbers(result))
+        lines.append(f"  file          {result.file}:{result.line} ({result.key})")
+        return "\n".join(lines)
+
+    def html_panel(self, result: BudgetResult) -> HtmlPanel:
+        details = result.details
+        image = details.image if isinstance(details, ImageDetails) else None
+        figures = [
+            ("partition (budget_bytes)", f"{result.budget_bytes:,} B"),
+            ("expanded (used)", "?" if result.used_bytes is None else f"{result.used_bytes:,} B"),
+        ]
+        bar = [] if result.used_bytes is None else [("image", result.used_bytes)]
+        if result.reserve_bytes:
+            figures.append(("reserve", f"{result.reserve_bytes:,} B"))
+            bar.append(("reserve", result.reserve_bytes))
+        if result.used_bytes is not None:
+            left = result.budget_bytes - result.used_bytes - result.reserve_bytes
+            figures.append(("remaining", f"{left:+,} B"))
+        if image is not None:
+            figures.append(("format", image.format))
+            figures.append(("file bytes (as stored)", f"{image.file_bytes:,} B"))
+            figures.append(("data bytes (not holes)", f"{image.data_bytes:,} B"))
+        return HtmlPanel(figures=tuple(figures), bar=tuple(bar))
+
+
+# The details worth a line in a failure, in this order; the JSON report has all of them.
+_KEY_DETAILS = (
+    "compression",
+    "block_size",
+    "total_blocks",
+    "chunks",
+    "pieces",
+    "raw_bytes",
+    "fill_bytes",
+    "dont_care_bytes",
+    "crc32_chunks",
+    "slice_size",
+    "partitions",
+    "extents",
+    "total_slices",
+    "lz4",
+    "expanded_from",
+    "data_method",
+    "allocated_bytes",
+)
+
+
+def image_numbers(result: BudgetResult) -> list[str]:
+    """The rows under an over-budget image budget's headline."""
+    used, budget, reserve = result.used_bytes or 0, result.budget_bytes, result.reserve_bytes
+    rows = [("used", f"{describe(used, budget)}  (expanded size of the image)")]
+    if reserve:
+        rows.append(("reserve", f"{describe(reserve)}  (must stay free in the partition)"))
+        rows.append(("used+reserve", describe(used + reserve, budget)))
+    rows.append(("partition", f"{describe(budget, used + reserve)}  (budget_bytes)"))
+    rows.append(("over by", describe(used + reserve - budget)))
+    if result.creep_budget_bytes:
+        rows.append(("creep budget", describe(result.creep_budget_bytes)))
+    found = result.details
+    image: Mapping[str, Any] = (
+        found.to_dict()["image"] if isinstance(found, ImageDetails) and found.image else {}
+    )
+    if image:
+        rows.append(("format", str(image["format"])))
+        rows.append(("file bytes", f"{format_bytes(image['file_bytes'])}  (as stored)"))
+        rows.append(("expanded", f"{format_bytes(image['expanded_bytes'])}  (as written)"))
+        rows.append(("data bytes", f"{format_bytes(image['data_bytes'])}  (not holes)"))
+        details: Mapping[str, Any] = image.get("details") or {}
+        shown = [f"{k}: {_value(k, details[k])}" for k in _KEY_DETAILS if k in details]
+        if shown:
+            rows.append(("details", ", ".join(shown)))
+    files = result.parameters.get("images") or []
+    if files:
+        rows.append(("image" if len(files) == 1 else "pieces", ", ".join(files)))
+    return [f"  {label:<13} {value}" for label, value in rows]
+
+
+def _value(key: str, value: Any) -> str:
+    if key.endswith("_bytes") and isinstance(value, int) and not isinstance(value, bool):
+        return format_bytes(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
