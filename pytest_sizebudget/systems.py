@@ -21,12 +21,13 @@ update package's blobs P:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .accounting import BlobCharge, MissingBlob, PackageCharge
-from .budget.model import BudgetFile, FileRef, Layout
+from .budget.model import Budget, BudgetFile, FileRef, Layout
 from .budget.system_spec import SystemSpec
 from .errors import InputError, MeasurementError, SizeBudgetError
 from .kinds.base import EvaluationContext
@@ -36,6 +37,7 @@ from .measure.sizer import BlobSizer
 from .packages.blob_sizes import BlobSizeIndex
 from .packages.model import Package
 from .product_inputs import System, load_compressed_sizes, load_images_manifest, load_report
+from .report.model import BudgetResult
 
 
 @dataclass(slots=True)
@@ -282,6 +284,28 @@ class SystemLoader:
         except InputError as exc:
             raise InputError(f"blob_sizes: {exc}") from None
         return index, compressed
+
+
+_B = TypeVar("_B", bound=Budget)
+
+
+def evaluate_each(
+    context: EvaluationContext,
+    budget_file: BudgetFile,
+    budgets: Sequence[_B],
+    base: Mapping[str, BudgetResult],
+    one: Callable[[SystemLoader, _B, BudgetResult], BudgetResult],
+) -> dict[str, BudgetResult]:
+    """``one`` for each budget, with one loader for the file (each package read once);
+    a budget whose inputs cannot be read fails alone, with the message."""
+    loader = SystemLoader(context, budget_file)
+    out: dict[str, BudgetResult] = {}
+    for b in budgets:
+        try:
+            out[b.key] = one(loader, b, base[b.key])
+        except SizeBudgetError as exc:
+            out[b.key] = base[b.key].with_error(str(exc))
+    return out
 
 
 def missing_text(

@@ -15,12 +15,12 @@ from typing import Any, ClassVar
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile
 from pytest_sizebudget.budget.system_spec import SystemForm, SystemSpec, parse_system
-from pytest_sizebudget.errors import SizeBudgetError
 from pytest_sizebudget.report.failure import render_generic_failure
 from pytest_sizebudget.report.model import BudgetResult, Details
 from pytest_sizebudget.systems import (
     SystemLoader,
     account_product,
+    evaluate_each,
     missing_text,
     size_systems,
     where_used,
@@ -99,15 +99,8 @@ class ProductKind(BudgetKind):
         budgets: Sequence[Budget],
         base: Mapping[str, BudgetResult],
     ) -> Mapping[str, BudgetResult]:
-        loader = SystemLoader(context, budget_file)
-        out: dict[str, BudgetResult] = {}
-        for b in budgets:
-            assert isinstance(b, ProductBudget)
-            try:
-                out[b.key] = _product(loader, b, base[b.key])
-            except SizeBudgetError as exc:
-                out[b.key] = base[b.key].with_error(str(exc))
-        return out
+        mine = [b for b in budgets if isinstance(b, ProductBudget)]
+        return evaluate_each(context, budget_file, mine, base, _product)
 
 
 def _product(loader: SystemLoader, b: ProductBudget, base: BudgetResult) -> BudgetResult:

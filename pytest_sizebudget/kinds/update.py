@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields, dotted
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.budget.system_spec import SYSTEM_FORMS, SystemSpec, parse_system
-from pytest_sizebudget.errors import SizeBudgetError
 from pytest_sizebudget.product_inputs import System
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
 from pytest_sizebudget.report.text import aligned_rows
@@ -26,6 +25,7 @@ from pytest_sizebudget.systems import (
     SystemLoader,
     account_product,
     account_update,
+    evaluate_each,
     missing_text,
     size_systems,
     where_used,
@@ -270,15 +270,8 @@ class UpdateKind(BudgetKind):
         budgets: Sequence[Budget],
         base: Mapping[str, BudgetResult],
     ) -> Mapping[str, BudgetResult]:
-        loader = SystemLoader(context, budget_file)
-        out: dict[str, BudgetResult] = {}
-        for b in budgets:
-            assert isinstance(b, UpdateBudget)
-            try:
-                out[b.key] = _update(loader, b, base[b.key])
-            except SizeBudgetError as exc:
-                out[b.key] = base[b.key].with_error(str(exc))
-        return out
+        mine = [b for b in budgets if isinstance(b, UpdateBudget)]
+        return evaluate_each(context, budget_file, mine, base, _update)
 
 
 def _update(loader: SystemLoader, b: UpdateBudget, base: BudgetResult) -> BudgetResult:
