@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from pytest_sizebudget.budget.model import Budget
 from pytest_sizebudget.errors import SizeBudgetError
-from pytest_sizebudget.report.failure import render_error
+from pytest_sizebudget.report.failure import (
+    render_error,
+    render_generic_failure,
+    render_generic_line,
+)
 from pytest_sizebudget.report.model import BudgetResult, Details, NoDetails, RawDetails
 
 from .base import BudgetKind, EntryParser
@@ -107,8 +112,6 @@ class KindRegistry:
         return self.with_warning(BudgetResult.from_dict(data, self.decode_details))
 
     def with_warning(self, result: BudgetResult) -> BudgetResult:
-        from dataclasses import replace
-
         kind = self._results.get(result.kind)
         warning = None if kind is None or not result.passed else kind.warning(result)
         return result if warning == result.warning else replace(result, warning=warning)
@@ -119,16 +122,12 @@ class KindRegistry:
         if result.error is not None:
             return render_error(result, title)
         if kind is None:  # pragma: no cover - a result of this run always has a kind
-            from pytest_sizebudget.report.failure import render_generic_failure
-
             return render_generic_failure(result, title, top_n)
         return kind.failure_text(result, top_n)
 
     def failure_line(self, result: BudgetResult) -> str:
         kind = self._results.get(result.kind)
         if kind is None or result.error is not None:
-            from pytest_sizebudget.report.failure import render_generic_line
-
             return render_generic_line(result, _title(kind, result))
         return kind.failure_line(result)
 
