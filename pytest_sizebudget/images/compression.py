@@ -11,14 +11,17 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import zstandard
 
+from pytest_sizebudget.images import limits
 from pytest_sizebudget.images.model import ImageFormatError
-from pytest_sizebudget.images.source import ByteSource, Readable
+from pytest_sizebudget.images.source import ByteSource, Readable, open_regular
+from pytest_sizebudget.units import describe
 
 GZIP_MAGIC = b"\x1f\x8b"
 XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -116,11 +119,12 @@ def _open_decompressor(kind: str, raw: BinaryIO) -> Readable:
 
 
 def open_compressed(path: Path, kind: str) -> tuple[ByteSource, int, Callable[[], None]]:
-    """A non-seekable source over the decompressed content, the compressed length, a closer."""
-    try:
-        raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by the returned closer
-    except OSError as exc:
-        raise ImageFormatError(path, None, f"cannot open: {exc.strerror or exc}") from None
+    """A non-seekable source over the decompressed content, the compressed length, a closer.
+
+    The source yields at most ``limits.MAX_EXPANDED_BYTES``; content beyond that is an
+    ImageFormatError at that offset, whatever the format inside.
+    """
+    raw: BinaryIO = os.fdopen(open_regular(path), "rb")
     stored = raw.seek(0, 2)
     raw.seek(0)
     stream = _open_decompressor(kind, raw)
@@ -141,7 +145,15 @@ def open_compressed(path: Path, kind: str) -> tuple[ByteSource, int, Callable[[]
             f"(the offset is in the compressed file): {reason}",
         )
 
-    source = ByteSource(path, stream, describe_failure=failure)
+    cap = limits.MAX_EXPANDED_BYTES
+
+    def too_long() -> str:
+        return (
+            f"the {kind} stream decompresses to more than {describe(cap)}, the most "
+            "sizebudget expands of one image (MAX_EXPANDED_BYTES); reading stopped there"
+        )
+
+    source = ByteSource(path, stream, describe_failure=failure, max_content=(cap, too_long))
 
     def close() -> None:
         closer = getattr(stream, "close", None)

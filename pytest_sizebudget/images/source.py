@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import lzma
 import os
+import stat
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -56,6 +57,7 @@ class ByteSource:
         size: int | None = None,
         seek: Callable[[int], object] | None = None,
         describe_failure: Callable[[BaseException], ImageFormatError] | None = None,
+        max_content: tuple[int, Callable[[], str]] | None = None,
     ) -> None:
         self.name = str(name)
         self.offset = 0
@@ -64,6 +66,9 @@ class ByteSource:
         self._size = size
         self._seek = seek
         self._describe_failure = describe_failure
+        # For a decompressed stream: the most bytes it may yield, and the problem to report
+        # when it has more (it is read one byte past the bound to tell).
+        self._max_content = max_content
         # Bytes already taken from the stream by peek() but not yet consumed.
         self._pending = b""
 
@@ -98,6 +103,17 @@ class ByteSource:
         return self._stream_read(n)
 
     def _stream_read(self, n: int) -> bytes:
+        if self._max_content is not None:
+            most, problem = self._max_content
+            room = most - (self.offset + len(self._pending))
+            if room <= 0:
+                if self._read_stream(1):
+                    raise ImageFormatError(self.name, most, problem())
+                return b""
+            n = min(n, room)
+        return self._read_stream(n)
+
+    def _read_stream(self, n: int) -> bytes:
         try:
             return self._stream.read(n)
         except DECOMPRESSION_ERRORS as exc:
@@ -158,8 +174,12 @@ class ByteSource:
             self.offset += len(block)
             self.bytes_read += len(block)
 
-    def remaining(self) -> int:
-        """Consume the rest of the content and return how many bytes it had."""
+    def remaining(self, most: int | None = None) -> int:
+        """Consume the rest of the content and return how many bytes it had.
+
+        With ``most``, a stream is read no further than ``most`` bytes: a result equal to
+        ``most`` then means "at least that many".  (A plain file is measured, not read.)
+        """
         if self.seekable:
             assert self._size is not None
             assert self._seek is not None
@@ -169,13 +189,54 @@ class ByteSource:
             self.offset += rest
             return rest
         rest = 0
-        while True:
-            block = self._raw_read(CHUNK)
+        while most is None or rest < most:
+            block = self._raw_read(CHUNK if most is None else min(CHUNK, most - rest))
             if not block:
-                return rest
+                break
             rest += len(block)
             self.offset += len(block)
             self.bytes_read += len(block)
+        return rest
+
+
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        what = next((name for test, name in _NOT_REGULAR if test(mode)), "a special file")
+        raise ImageFormatError(path, None, f"is {what}, not a regular file")
+
+
+def open_regular(path: Path) -> int:
+    """A read-only descriptor of ``path``, refused unless it is a regular file.
+
+    The path is checked before it is opened, so that no device is ever opened, and the
+    descriptor once more: O_NONBLOCK makes the open of a FIFO swapped in meanwhile return at
+    once (instead of waiting for a writer forever), and fstat then refuses it.
+    """
+    try:
+        _check_regular(path, os.stat(path).st_mode)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ImageFormatError(path, None, "does not exist") from None
+    except OSError as exc:
+        raise ImageFormatError(path, None, f"cannot open: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise ImageFormatError(path, None, f"cannot open: {exc}") from None
+    try:
+        _check_regular(path, os.fstat(fd).st_mode)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def open_plain(path: Path) -> tuple[ByteSource, Callable[[], None]]:
@@ -184,9 +245,6 @@ def open_plain(path: Path) -> tuple[ByteSource, Callable[[], None]]:
     The file is opened unbuffered: parsers mostly skip, and a read-ahead buffer would make
     "bytes read" (which the benchmark reports) meaningless.
     """
-    try:
-        handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the returned closer
-        size = os.fstat(handle.fileno()).st_size
-    except OSError as exc:
-        raise ImageFormatError(path, None, f"cannot open: {exc.strerror or exc}") from None
+    handle = os.fdopen(open_regular(path), "rb", buffering=0)
+    size = os.fstat(handle.fileno()).st_size
     return ByteSource(path, handle, size=size, seek=handle.seek), handle.close
