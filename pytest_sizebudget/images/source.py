@@ -46,7 +46,8 @@ class ByteSource:
 
     ``size`` is the content length when known up front (plain files); then ``skip`` seeks
     and checks the bound without touching the data.  Without ``size`` the stream is read
-    and discarded, CHUNK bytes at a time.
+    and discarded, ``discard_chunk`` bytes at a time (CHUNK unless the stream hands out
+    larger pieces without copying them).
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class ByteSource:
         seek: Callable[[int], object] | None = None,
         describe_failure: Callable[[BaseException], ImageFormatError] | None = None,
         max_content: tuple[int, Callable[[], str]] | None = None,
+        discard_chunk: int = CHUNK,
     ) -> None:
         self.name = str(name)
         self.offset = 0
@@ -69,6 +71,7 @@ class ByteSource:
         # For a decompressed stream: the most bytes it may yield, and the problem to report
         # when it has more (it is read one byte past the bound to tell).
         self._max_content = max_content
+        self._discard_chunk = discard_chunk
         # Bytes already taken from the stream by peek() but not yet consumed.
         self._pending = b""
 
@@ -165,7 +168,7 @@ class ByteSource:
             return
         left = n
         while left > 0:
-            block = self._raw_read(min(left, CHUNK))
+            block = self._raw_read(min(left, self._discard_chunk))
             if not block:
                 raise self.error(
                     f"truncated {what}: needs {n} bytes, only {n - left} remain", offset=start
@@ -190,7 +193,8 @@ class ByteSource:
             return rest
         rest = 0
         while most is None or rest < most:
-            block = self._raw_read(CHUNK if most is None else min(CHUNK, most - rest))
+            want = self._discard_chunk if most is None else min(self._discard_chunk, most - rest)
+            block = self._raw_read(want)
             if not block:
                 break
             rest += len(block)
