@@ -42,6 +42,22 @@ _ZSTD_FEED = 128
 _ZSTD_MAX_OUTPUT = 4 << 20
 
 
+# Containers recognised only to be refused: measured as raw bytes, such a file would count
+# at its compressed length and pass a budget its content does not fit.
+_LZ4 = {b"\x04\x22\x4d\x18": "frame", b"\x02\x21\x4c\x18": "legacy"}
+
+
+def unsupported_compression(head: bytes) -> str | None:
+    """Why a file that starts with ``head`` cannot be measured, or None."""
+    for magic, name in _LZ4.items():
+        if head.startswith(magic):
+            return (
+                f"is LZ4-compressed ({name} format, magic {magic.hex()}), which sizebudget "
+                "cannot expand: check the uncompressed image"
+            )
+    return None
+
+
 def detect_compression(head: bytes) -> str | None:
     if head.startswith(GZIP_MAGIC):
         return "gzip"

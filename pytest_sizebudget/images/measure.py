@@ -29,7 +29,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pytest_sizebudget.images import android_sparse, fvm_sparse, limits
-from pytest_sizebudget.images.compression import SNIFF_BYTES, detect_compression, open_compressed
+from pytest_sizebudget.images.compression import (
+    SNIFF_BYTES,
+    detect_compression,
+    open_compressed,
+    unsupported_compression,
+)
 from pytest_sizebudget.images.model import (
     COMPRESSIONS,
     FORMATS,
@@ -79,7 +84,11 @@ def _open(path: Path) -> tuple[ByteSource, int, str | None, Callable[[], None]]:
     try:
         if source.size == 0:
             raise ImageFormatError(path, None, "is empty (0 bytes): no image format is empty")
-        compression = detect_compression(source.peek(SNIFF_BYTES))
+        head = source.peek(SNIFF_BYTES)
+        compression = detect_compression(head)
+        refused = None if compression else unsupported_compression(head)
+        if refused is not None:
+            raise ImageFormatError(path, 0, refused)
     except BaseException:
         close()
         raise

@@ -376,6 +376,12 @@ CASES = [
         "image_budgets[0].image: empty.img.xz: the xz stream decompresses to nothing: no image "
         "format is empty",
     ),
+    broken(
+        "images-lz4-file-is-not-raw",
+        {"system.img.lz4": sb.LZ4F_MAGIC + bytes(100)},
+        "image_budgets[0].image: system.img.lz4: offset 0: is LZ4-compressed (frame format, "
+        "magic 04224d18), which sizebudget cannot expand: check the uncompressed image",
+    ),
     # --- declared formats -----------------------------------------------------------------
     broken(
         "images-declared-raw-is-android-sparse",

@@ -480,3 +480,18 @@ def test_nul_byte_in_the_path(tmp_path: Path) -> None:
 def test_result_is_a_plain_image_sizes(tmp_path: Path) -> None:
     sizes = measure_image(write(tmp_path, _zstd(bytes(2 * MIB))), limit=MIB)
     assert ImageSizes.from_dict(sizes.to_dict()) == sizes
+
+
+@pytest.mark.parametrize(
+    ("magic", "name"),
+    [(b"\x04\x22\x4d\x18", "frame"), (b"\x02\x21\x4c\x18", "legacy")],
+)
+def test_lz4_file_is_not_measured_as_raw(tmp_path: Path, magic: bytes, name: str) -> None:
+    # Measured as raw bytes, an LZ4 file would pass at its compressed length.
+    path = write(tmp_path, magic + bytes(100))
+    err = error_of(path)
+    assert (err.file, err.offset) == (str(path), 0)
+    assert err.problem == (
+        f"is LZ4-compressed ({name} format, magic {magic.hex()}), which sizebudget cannot "
+        "expand: check the uncompressed image"
+    )
