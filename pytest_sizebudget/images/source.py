@@ -25,6 +25,8 @@ from pytest_sizebudget.images.model import ImageFormatError
 # Large enough that syscall overhead does not dominate, small enough that a skip or drain
 # never holds more than this in memory.
 CHUNK = 1 << 20
+# Small reads of a stream are served from a buffer this large.
+READ_AHEAD = 64 << 10
 
 # What the stdlib and zstandard decompressors raise on damaged or truncated input (gzip and
 # bz2 report bad data as OSError, every truncated stdlib stream as EOFError).
@@ -47,7 +49,8 @@ class ByteSource:
     ``size`` is the content length when known up front (plain files); then ``skip`` seeks
     and checks the bound without touching the data.  Without ``size`` the stream is read
     and discarded, ``discard_chunk`` bytes at a time (CHUNK unless the stream hands out
-    larger pieces without copying them).
+    larger pieces without copying them), and small reads are served from a read-ahead
+    buffer: a compressed sparse image is mostly 12-byte chunk headers.
     """
 
     def __init__(
@@ -72,8 +75,12 @@ class ByteSource:
         # when it has more (it is read one byte past the bound to tell).
         self._max_content = max_content
         self._discard_chunk = discard_chunk
-        # Bytes already taken from the stream by peek() but not yet consumed.
-        self._pending = b""
+        # Bytes taken from the stream so far, and those of them not consumed yet (taken by
+        # peek() or read ahead): _buffer[_at:].
+        self._taken = 0
+        self._buffer = b""
+        self._at = 0
+        self._read_ahead = 0 if seek is not None and size is not None else READ_AHEAD
 
     @property
     def size(self) -> int | None:
@@ -92,23 +99,35 @@ class ByteSource:
         This is how the format of a decompressed stream is sniffed before a parser starts
         on it from offset 0.
         """
-        while len(self._pending) < n:
-            block = self._stream_read(n - len(self._pending))
+        while len(self._buffer) - self._at < n:
+            block = self._stream_read(n - (len(self._buffer) - self._at))
             if not block:
                 break
-            self._pending += block
-        return self._pending[:n]
+            self._buffer = self._buffer[self._at :] + block
+            self._at = 0
+        return self._buffer[self._at : self._at + n]
 
     def _raw_read(self, n: int) -> bytes:
-        if self._pending:
-            data, self._pending = self._pending[:n], self._pending[n:]
-            return data
-        return self._stream_read(n)
+        at, buffer = self._at, self._buffer
+        if at < len(buffer):
+            end = min(at + n, len(buffer))
+            self._at = end
+            return buffer if at == 0 and end == len(buffer) else buffer[at:end]
+        if n >= self._read_ahead:
+            return self._stream_read(n)
+        block = self._stream_read(self._read_ahead)
+        if len(block) <= n:
+            return block
+        self._buffer, self._at = block, n
+        return block[:n]
+
+    def _drop_buffer(self) -> None:
+        self._buffer, self._at = b"", 0
 
     def _stream_read(self, n: int) -> bytes:
         if self._max_content is not None:
             most, problem = self._max_content
-            room = most - (self.offset + len(self._pending))
+            room = most - self._taken
             if room <= 0:
                 if self._read_stream(1):
                     raise ImageFormatError(self.name, most, problem())
@@ -118,23 +137,27 @@ class ByteSource:
 
     def _read_stream(self, n: int) -> bytes:
         try:
-            return self._stream.read(n)
+            data = self._stream.read(n)
         except DECOMPRESSION_ERRORS as exc:
             if self._describe_failure is not None:
                 raise self._describe_failure(exc) from None
             raise self.error(f"read failed: {exc}") from None
+        self._taken += len(data)
+        return data
 
     def read_upto(self, n: int) -> bytes:
         """Up to n bytes (fewer only at the end of the content)."""
-        parts: list[bytes] = []
-        want = n
-        while want > 0:
-            block = self._raw_read(min(want, CHUNK))
-            if not block:
-                break
-            parts.append(block)
-            want -= len(block)
-        data = b"".join(parts)
+        data = self._raw_read(min(n, CHUNK))
+        if len(data) < n and data:
+            parts = [data]
+            want = n - len(data)
+            while want > 0:
+                block = self._raw_read(min(want, CHUNK))
+                if not block:
+                    break
+                parts.append(block)
+                want -= len(block)
+            data = b"".join(parts)
         self.offset += len(data)
         self.bytes_read += len(data)
         return data
@@ -162,7 +185,7 @@ class ByteSource:
                 raise self.error(
                     f"truncated {what}: needs {n} bytes, only {max(self._size - start, 0)} remain"
                 )
-            self._pending = b""
+            self._drop_buffer()
             self._seek(start + n)
             self.offset = start + n
             return
@@ -187,7 +210,7 @@ class ByteSource:
             assert self._size is not None
             assert self._seek is not None
             rest = max(self._size - self.offset, 0)
-            self._pending = b""
+            self._drop_buffer()
             self._seek(self._size)
             self.offset += rest
             return rest
