@@ -155,10 +155,21 @@ class SizeBudgetAPI:
             raise UsageError(f"{label}: {result.error}")
         return SizeUsage(result)
 
-    def image(self, path: str | Path, format: str | None = None) -> ImageSizes:
-        """Sizes of an image file (``expanded_bytes``, ``file_bytes``, ``data_bytes``)."""
+    def image(
+        self, path: str | Path, format: str | None = None, *, limit: int | str | None = None
+    ) -> ImageSizes:
+        """Sizes of an image file (``expanded_bytes``, ``file_bytes``, ``data_bytes``).
+
+        ``limit`` (bytes or a size string, e.g. the partition size) lets a compressed image
+        stop expanding once it is known to be larger: the result's details then say
+        ``stopped_early``, and ``expanded_at_least`` when ``expanded_bytes`` is a lower
+        bound.  Without a limit, a compressed image is expanded up to
+        ``pytest_sizebudget.images.limits.MAX_EXPANDED_BYTES`` (64 GiB); a larger one raises
+        an ``InputError`` that names the cap.
+        """
+        room = None if limit is None else parse_size(limit)
         try:
-            return measure_image((self.root / path).absolute(), format)
+            return measure_image((self.root / path).absolute(), format, limit=room)
         except InputError:
             raise
         except OSError as exc:

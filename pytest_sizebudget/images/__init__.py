@@ -7,6 +7,7 @@ same numbers are available to scripts and to the plugin.
 
 from __future__ import annotations
 
+from pytest_sizebudget.images import limits
 from pytest_sizebudget.images.fvm_sparse import fvm_expanded_size
 from pytest_sizebudget.images.measure import measure_image
 from pytest_sizebudget.images.model import COMPRESSIONS, FORMATS, ImageFormatError, ImageSizes
@@ -17,5 +18,6 @@ __all__ = [
     "ImageFormatError",
     "ImageSizes",
     "fvm_expanded_size",
+    "limits",
     "measure_image",
 ]

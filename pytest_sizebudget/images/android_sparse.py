@@ -17,8 +17,10 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pytest_sizebudget.images import limits
 from pytest_sizebudget.images.model import DetailValue
 from pytest_sizebudget.images.source import ByteSource
+from pytest_sizebudget.units import describe
 
 MAGIC = 0xED26FF3A
 MAGIC_BYTES = struct.pack("<I", MAGIC)
@@ -38,6 +40,8 @@ class SparseScan:
 
     ``care`` holds sorted, merged, half-open block ranges written by RAW or FILL chunks;
     keeping them (instead of only a total) is what lets split pieces be unioned.
+    ``stopped`` says the chunks were not read (the header had decided the verdict), so
+    every count is zero.
     """
 
     blk_sz: int
@@ -51,14 +55,19 @@ class SparseScan:
     crc_chunks: int
     trailing_bytes: int
     minor_version: int
+    stopped: bool = False
 
     @property
     def expanded_bytes(self) -> int:
         return self.total_blks * self.blk_sz
 
 
-def scan(source: ByteSource) -> SparseScan:
-    """Read one sparse image from ``source`` (seekable or not) and check its structure."""
+def scan(source: ByteSource, stop_above: int | None = None) -> SparseScan:
+    """Read one sparse image from ``source`` (seekable or not) and check its structure.
+
+    With ``stop_above``, an image whose header already says it expands to more than that
+    is not read further: the chunks could only confirm a size the partition cannot hold.
+    """
     head = source.read_exact(FILE_HEADER.size, "sparse file header")
     (
         magic,
@@ -81,7 +90,28 @@ def scan(source: ByteSource) -> SparseScan:
         raise source.error(f"chunk_hdr_sz {chunk_hdr_sz} is below the minimum 12", 10)
     if blk_sz == 0 or blk_sz % 4:
         raise source.error(f"blk_sz {blk_sz} is not a non-zero multiple of 4", 12)
+    if total_chunks > limits.MAX_SPARSE_CHUNKS:
+        raise source.error(
+            f"total_chunks {total_chunks:,} is above {limits.MAX_SPARSE_CHUNKS:,}, the most "
+            "chunks sizebudget reads (MAX_SPARSE_CHUNKS)",
+            20,
+        )
     source.skip(file_hdr_sz - FILE_HEADER.size, "extra file header bytes")
+    if stop_above is not None and total_blks * blk_sz > stop_above:
+        return SparseScan(
+            blk_sz=blk_sz,
+            total_blks=total_blks,
+            chunks=total_chunks,
+            care=(),
+            raw_blocks=0,
+            fill_blocks=0,
+            fill_zero_blocks=0,
+            dont_care_blocks=0,
+            crc_chunks=0,
+            trailing_bytes=0,
+            minor_version=minor,
+            stopped=True,
+        )
 
     care: list[tuple[int, int]] = []
     block = 0
@@ -151,11 +181,27 @@ def scan(source: ByteSource) -> SparseScan:
         fill_zero_blocks=fill_zero_blocks,
         dont_care_blocks=dont_care_blocks,
         crc_chunks=crc_chunks,
-        # Bytes after the last chunk are ignored by libsparse; reported, not rejected, since
-        # vendors append signatures there.
-        trailing_bytes=source.remaining(),
+        trailing_bytes=_trailing(source),
         minor_version=minor,
     )
+
+
+def _trailing(source: ByteSource) -> int:
+    """Bytes after the last chunk: ignored by libsparse, so reported, not rejected (vendors
+    append signatures there).  In a compressed image they must be decompressed to be
+    counted, so only a bounded amount is."""
+    if source.seekable:
+        return source.remaining()
+    at, most = source.offset, limits.MAX_STREAM_TRAILING_BYTES
+    found = source.remaining(most + 1)
+    if found > most:
+        raise source.error(
+            f"more than {describe(most)} follow the last chunk in the decompressed content; "
+            "sizebudget reads at most that much trailing data of a compressed image "
+            "(MAX_STREAM_TRAILING_BYTES)",
+            at,
+        )
+    return found
 
 
 def union_blocks(ranges: Sequence[tuple[int, int]]) -> int:
@@ -181,7 +227,20 @@ def details(scans: Sequence[SparseScan]) -> dict[str, DetailValue]:
     """Facts for ImageSizes.details; RAW/FILL byte counts are as stored, summed over pieces."""
     first = scans[0]
     blk = first.blk_sz
-    result: dict[str, DetailValue] = {
+    result: dict[str, DetailValue]
+    if any(s.stopped for s in scans):
+        # Only the headers were read: what they say, and no counts that would look measured.
+        result = {
+            "block_size": blk,
+            "total_blocks": first.total_blks,
+            "chunks": sum(s.chunks for s in scans),
+            "minor_version": max(s.minor_version for s in scans),
+            "stopped_early": True,
+        }
+        if len(scans) > 1:
+            result["pieces"] = len(scans)
+        return result
+    result = {
         "block_size": blk,
         "total_blocks": first.total_blks,
         "chunks": sum(s.chunks for s in scans),

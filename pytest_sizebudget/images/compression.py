@@ -11,14 +11,17 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import zstandard
 
+from pytest_sizebudget.images import limits
 from pytest_sizebudget.images.model import ImageFormatError
-from pytest_sizebudget.images.source import ByteSource, Readable
+from pytest_sizebudget.images.source import CHUNK, ByteSource, Readable, open_regular
+from pytest_sizebudget.units import describe
 
 GZIP_MAGIC = b"\x1f\x8b"
 XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -36,6 +39,23 @@ SNIFF_BYTES = 10
 # so 128 input bytes can never turn into more than 4 MiB of output in one call.  (Measured:
 # still about 200 MB/s of compressed input, so the small feed costs little.)
 _ZSTD_FEED = 128
+_ZSTD_MAX_OUTPUT = 4 << 20
+
+
+# Containers recognised only to be refused: measured as raw bytes, such a file would count
+# at its compressed length and pass a budget its content does not fit.
+_LZ4 = {b"\x04\x22\x4d\x18": "frame", b"\x02\x21\x4c\x18": "legacy"}
+
+
+def unsupported_compression(head: bytes) -> str | None:
+    """Why a file that starts with ``head`` cannot be measured, or None."""
+    for magic, name in _LZ4.items():
+        if head.startswith(magic):
+            return (
+                f"is LZ4-compressed ({name} format, magic {magic.hex()}), which sizebudget "
+                "cannot expand: check the uncompressed image"
+            )
+    return None
 
 
 def detect_compression(head: bytes) -> str | None:
@@ -68,7 +88,7 @@ class _ZstdStream:
         self._dctx = zstandard.ZstdDecompressor()
         self._obj = self._dctx.decompressobj()
         self._frame_has_input = False
-        self._buffer = bytearray()
+        self._buffer = b""
         self._pos = 0
         self._input_done = False
 
@@ -80,7 +100,7 @@ class _ZstdStream:
                 if self._frame_has_input and not self._obj.eof:
                     raise EOFError("zstd stream ends in the middle of a frame")
                 return
-            out = bytearray()
+            outputs: list[bytes] = []
             while piece:
                 if self._obj.eof:
                     # A new frame starts (concatenated frames decompress to the
@@ -88,19 +108,23 @@ class _ZstdStream:
                     self._obj = self._dctx.decompressobj()
                     self._frame_has_input = False
                 self._frame_has_input = True
-                out += self._obj.decompress(piece)
+                outputs.append(self._obj.decompress(piece))
                 piece = self._obj.unused_data if self._obj.eof else b""
-            self._buffer = out
+            # Kept as returned (no copy) in the usual case of one output: a bomb is all
+            # copying, so each avoided copy is time a rejected image does not cost.
+            self._buffer = outputs[0] if len(outputs) == 1 else b"".join(outputs)
             self._pos = 0
 
     def read(self, size: int = -1, /) -> bytes:
         self._refill()
-        if self._pos >= len(self._buffer):
+        buffer, pos = self._buffer, self._pos
+        if pos >= len(buffer):
             return b""
-        end = len(self._buffer) if size < 0 else self._pos + size
-        data = bytes(self._buffer[self._pos : end])
-        self._pos += len(data)
-        return data
+        end = len(buffer) if size < 0 else min(pos + size, len(buffer))
+        self._pos = end
+        if pos == 0 and end == len(buffer):
+            return buffer
+        return bytes(memoryview(buffer)[pos:end])
 
 
 def _open_decompressor(kind: str, raw: BinaryIO) -> Readable:
@@ -116,11 +140,12 @@ def _open_decompressor(kind: str, raw: BinaryIO) -> Readable:
 
 
 def open_compressed(path: Path, kind: str) -> tuple[ByteSource, int, Callable[[], None]]:
-    """A non-seekable source over the decompressed content, the compressed length, a closer."""
-    try:
-        raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by the returned closer
-    except OSError as exc:
-        raise ImageFormatError(path, None, f"cannot open: {exc.strerror or exc}") from None
+    """A non-seekable source over the decompressed content, the compressed length, a closer.
+
+    The source yields at most ``limits.MAX_EXPANDED_BYTES``; content beyond that is an
+    ImageFormatError at that offset, whatever the format inside.
+    """
+    raw: BinaryIO = os.fdopen(open_regular(path), "rb")
     stored = raw.seek(0, 2)
     raw.seek(0)
     stream = _open_decompressor(kind, raw)
@@ -141,7 +166,23 @@ def open_compressed(path: Path, kind: str) -> tuple[ByteSource, int, Callable[[]
             f"(the offset is in the compressed file): {reason}",
         )
 
-    source = ByteSource(path, stream, describe_failure=failure)
+    cap = limits.MAX_EXPANDED_BYTES
+
+    def too_long() -> str:
+        return (
+            f"the {kind} stream decompresses to more than {describe(cap)}, the most "
+            "sizebudget expands of one image (MAX_EXPANDED_BYTES); reading stopped there"
+        )
+
+    source = ByteSource(
+        path,
+        stream,
+        describe_failure=failure,
+        max_content=(cap, too_long),
+        # Bytes only counted are taken a whole zstd output at a time, which _ZstdStream
+        # hands out without a copy: copies are most of what a bomb's expansion costs.
+        discard_chunk=_ZSTD_MAX_OUTPUT if kind == "zstd" else CHUNK,
+    )
 
     def close() -> None:
         closer = getattr(stream, "close", None)

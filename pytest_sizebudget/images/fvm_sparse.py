@@ -17,8 +17,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from pytest_sizebudget.images import limits
 from pytest_sizebudget.images.model import DetailValue
 from pytest_sizebudget.images.source import ByteSource
+from pytest_sizebudget.units import describe
 
 MAGIC = 0x53525053204D5646  # "FVM SPRS"
 MAGIC_BYTES = struct.pack("<Q", MAGIC)
@@ -57,6 +59,17 @@ def fvm_expanded_size(total_slices: int, slice_size: int, *, extra_alloc_entry: 
     return 2 * metadata + total_slices * slice_size
 
 
+def lz4_stream_bound(data_bytes: int) -> int:
+    """More bytes than any LZ4 frame of ``data_bytes`` of content takes.
+
+    An LZ4 frame stores an incompressible block as is, behind a 4-byte size (and an
+    optional 4-byte checksum); with the smallest block size, 64 KiB, that is 8 bytes per
+    64 KiB, plus at most 19 bytes of frame header and 8 of end mark and checksum.  An
+    eighth plus 64 KiB is far above that, and still bounded.
+    """
+    return data_bytes + data_bytes // 8 + (1 << 16)
+
+
 @dataclass(frozen=True)
 class FvmScan:
     header_length: int
@@ -72,8 +85,12 @@ class FvmScan:
     details: dict[str, DetailValue]
 
 
-def scan(source: ByteSource) -> FvmScan:
-    """Read one sparse FVM from ``source`` (seekable or not) and check its structure."""
+def scan(source: ByteSource, stop_above: int | None = None) -> FvmScan:
+    """Read one sparse FVM from ``source`` (seekable or not) and check its structure.
+
+    With ``stop_above``, the data region is not read when the header already says the image
+    expands to more than that (the details then say ``stopped_early``).
+    """
     (magic, version, header_length, slice_size, partition_count, maximum_disk_size, flags) = (
         HEADER.unpack(source.read_exact(HEADER.size, "sparse FVM header"))
     )
@@ -94,10 +111,16 @@ def scan(source: ByteSource) -> FvmScan:
         raise source.error(
             f"header_length {header_length} exceeds the file length {source.size}", 16
         )
+    if partition_count > limits.MAX_FVM_PARTITIONS:
+        raise source.error(
+            f"partition_count {partition_count:,} is above {limits.MAX_FVM_PARTITIONS:,}, "
+            "the most partitions an FVM partition table holds",
+            32,
+        )
 
-    extents = total_slices = data_bytes = allocated = 0
-    # Bounded by the input: each pass reads a 56- or 32-byte descriptor, so absurd counts
-    # fail at the end of the file instead of looping.
+    extents = total_slices = data_bytes = allocated = declared = 0
+    # Bounded by the caps on partitions and extents, and by the input: each pass reads a 56-
+    # or 32-byte descriptor, so a count the file cannot hold fails at its end.
     for p in range(partition_count):
         at = source.offset
         if at + PARTITION.size > header_length:
@@ -109,6 +132,16 @@ def scan(source: ByteSource) -> FvmScan:
         )
         if pmagic != PARTITION_MAGIC:
             raise source.error(f"partition {p} has bad magic 0x{pmagic:016x}", at)
+        # Extents that header_length has no room for fail below at the first of them; the
+        # cap is for counts a header (of a stream, unbounded by a file length) does hold.
+        declared += min(extent_count, max(header_length - source.offset, 0) // EXTENT.size)
+        if declared > limits.MAX_FVM_EXTENTS:
+            raise source.error(
+                f"partition {p} declares {extent_count:,} extents, which brings the image "
+                f"above {limits.MAX_FVM_EXTENTS:,}, the most extents sizebudget reads "
+                "(MAX_FVM_EXTENTS)",
+                at,
+            )
         for e in range(extent_count):
             at = source.offset
             if at + EXTENT.size > header_length:
@@ -138,36 +171,6 @@ def scan(source: ByteSource) -> FvmScan:
             16,
         )
 
-    lz4 = bool(flags & FLAG_LZ4)
-    stored: int
-    if lz4:
-        at = source.offset
-        head = source.read_upto(len(LZ4F_MAGIC))
-        if head and head != LZ4F_MAGIC:
-            raise source.error(
-                f"LZ4 flag set but the data does not start with an LZ4 frame magic "
-                f"(found {head.hex()})",
-                at,
-            )
-        stored = len(head) + source.remaining()
-        if data_bytes and stored == 0:
-            raise source.error("LZ4 flag set but no compressed data follows the header")
-    else:
-        if source.size is not None and source.size != header_length + data_bytes:
-            raise source.error(
-                f"file length {source.size} does not match header_length {header_length} + "
-                f"extent data {data_bytes} = {header_length + data_bytes}",
-                None,
-            )
-        source.skip(data_bytes, "extent data")
-        extra = source.remaining()
-        if extra:
-            raise source.error(
-                f"{extra} bytes follow the extent data (header_length {header_length} + "
-                f"extent data {data_bytes})"
-            )
-        stored = data_bytes
-
     if maximum_disk_size:
         if maximum_disk_size < allocated:
             raise source.error(
@@ -180,6 +183,23 @@ def scan(source: ByteSource) -> FvmScan:
     else:
         expanded = fvm_expanded_size(total_slices, slice_size)
         basis = "metadata_formula_alloc_table_slices_plus_1"
+
+    lz4 = bool(flags & FLAG_LZ4)
+    stopped = stop_above is not None and expanded > stop_above
+    stored: int | None = None  # None: the data region was not read
+    if lz4 and not stopped:
+        stored = _lz4_stream(source, data_bytes)
+    elif not stopped:
+        if source.size is not None and source.size != header_length + data_bytes:
+            raise source.error(
+                f"file length {source.size} does not match header_length {header_length} + "
+                f"extent data {data_bytes} = {header_length + data_bytes}",
+                None,
+            )
+        source.skip(data_bytes, "extent data")
+        _no_extra(source, header_length, data_bytes)
+        stored = data_bytes
+
     details: dict[str, DetailValue] = {
         "slice_size": slice_size,
         "partitions": partition_count,
@@ -194,8 +214,10 @@ def scan(source: ByteSource) -> FvmScan:
         "zero_fill_not_required": bool(flags & FLAG_NO_FILL),
         "expanded_from": basis,
     }
-    if lz4:
+    if lz4 and stored is not None:
         details["lz4_stream_bytes"] = stored
+    if stopped:
+        details["stopped_early"] = True
     return FvmScan(
         header_length=header_length,
         slice_size=slice_size,
@@ -205,7 +227,50 @@ def scan(source: ByteSource) -> FvmScan:
         data_bytes=data_bytes,
         maximum_disk_size=maximum_disk_size,
         flags=flags,
-        stored_data_bytes=stored,
+        stored_data_bytes=stored or 0,
         expanded_bytes=expanded,
         details=details,
     )
+
+
+def _lz4_stream(source: ByteSource, data_bytes: int) -> int:
+    """Length of the LZ4F stream after the header, checked against what its data allows."""
+    at = source.offset
+    head = source.read_upto(len(LZ4F_MAGIC))
+    if head and head != LZ4F_MAGIC:
+        raise source.error(
+            f"LZ4 flag set but the data does not start with an LZ4 frame magic "
+            f"(found {head.hex()})",
+            at,
+        )
+    bound = lz4_stream_bound(data_bytes)
+    # A plain file is measured, a stream read: never past the bound.
+    stored = len(head) + source.remaining(None if source.seekable else bound + 1 - len(head))
+    if stored > bound:
+        raise source.error(
+            f"LZ4 flag set but more than {bound:,} bytes follow the header: no LZ4 frame of "
+            f"the {data_bytes:,} bytes of extent data is that long",
+            at,
+        )
+    if data_bytes and stored == 0:
+        raise source.error("LZ4 flag set but no compressed data follows the header")
+    return stored
+
+
+def _no_extra(source: ByteSource, header_length: int, data_bytes: int) -> None:
+    """Fail if anything follows the extent data; in a stream, count it only so far."""
+    at = source.offset
+    most = limits.MAX_STREAM_TRAILING_BYTES
+    extra = source.remaining(None if source.seekable else most + 1)
+    if extra > most and not source.seekable:
+        raise source.error(
+            f"more than {describe(most)} follow the extent data (header_length "
+            f"{header_length} + extent data {data_bytes}); sizebudget reads at most that "
+            "much trailing data of a compressed image (MAX_STREAM_TRAILING_BYTES)",
+            at,
+        )
+    if extra:
+        raise source.error(
+            f"{extra} bytes follow the extent data (header_length {header_length} + "
+            f"extent data {data_bytes})"
+        )

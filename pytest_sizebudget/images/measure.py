@@ -13,17 +13,28 @@ Several paths are the pieces of one split Android sparse image (``simg2simg`` ou
 to ``simg2img a b c``): every piece describes the whole partition and covers what it does
 not carry with DONT_CARE, so pieces must agree on block size and block count, the
 expanded size is counted once, and data is the union of the pieces' RAW/FILL blocks.
+
+A ``limit`` (the partition room: budget minus reserve) lets a compressed image stop
+expanding as soon as it is known not to fit: raw content one byte past the limit (the
+result then says ``expanded_at_least``), a sparse image right after a header whose size is
+above it.  Either way the details say ``stopped_early``.  Plain files are always read
+through: skipping costs only seeks.  Whatever the limit, no compressed file is expanded
+past ``limits.MAX_EXPANDED_BYTES``.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pytest_sizebudget.images import android_sparse, fvm_sparse
-from pytest_sizebudget.images.compression import SNIFF_BYTES, detect_compression, open_compressed
+from pytest_sizebudget.images import android_sparse, fvm_sparse, limits
+from pytest_sizebudget.images.compression import (
+    SNIFF_BYTES,
+    detect_compression,
+    open_compressed,
+    unsupported_compression,
+)
 from pytest_sizebudget.images.model import (
     COMPRESSIONS,
     FORMATS,
@@ -69,17 +80,15 @@ def _check_requested(
 
 def _open(path: Path) -> tuple[ByteSource, int, str | None, Callable[[], None]]:
     """Source over the (decompressed) content, stored length, compression, closer."""
+    source, close = open_plain(path)  # refuses anything but a regular file
     try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise ImageFormatError(path, None, "does not exist") from None
-    except OSError as exc:
-        raise ImageFormatError(path, None, f"cannot stat: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
-        raise ImageFormatError(path, None, "is not a regular file")
-    source, close = open_plain(path)
-    try:
-        compression = detect_compression(source.peek(SNIFF_BYTES))
+        if source.size == 0:
+            raise ImageFormatError(path, None, "is empty (0 bytes): no image format is empty")
+        head = source.peek(SNIFF_BYTES)
+        compression = detect_compression(head)
+        refused = None if compression else unsupported_compression(head)
+        if refused is not None:
+            raise ImageFormatError(path, 0, refused)
     except BaseException:
         close()
         raise
@@ -92,10 +101,26 @@ def _open(path: Path) -> tuple[ByteSource, int, str | None, Callable[[], None]]:
     return inner, stored, compression, close
 
 
+def _expand_raw(source: ByteSource, limit: int | None, kind: str) -> tuple[int, bool]:
+    """Length of decompressed raw content, and whether reading stopped past ``limit``."""
+    if limit is not None and limit < limits.MAX_EXPANDED_BYTES:
+        expanded = source.remaining(limit + 1)
+        stopped = expanded > limit
+    else:
+        # No verdict to decide below the cap: the source itself stops at the cap.
+        expanded, stopped = source.remaining(), False
+    if expanded == 0:
+        problem = f"the {kind} stream decompresses to nothing: no image format is empty"
+        raise ImageFormatError(source.name, None, problem)
+    return expanded, stopped
+
+
 def _measure_one(
-    path: Path, requested: str | None, *, pieces: bool
+    path: Path, requested: str | None, *, pieces: bool, limit: int | None = None
 ) -> tuple[ImageSizes, android_sparse.SparseScan | None]:
     source, stored, compression, close = _open(path)
+    # Only expansion is worth stopping: a plain file is skipped through with seeks.
+    stop_above = limit if compression else None
     try:
         content = _content_format(source.peek(8))
         _check_requested(path, requested, compression, content)
@@ -108,17 +133,20 @@ def _measure_one(
             details["compression"] = compression
         sparse: android_sparse.SparseScan | None = None
         if content == "android_sparse":
-            sparse = android_sparse.scan(source)
+            sparse = android_sparse.scan(source, stop_above)
             details.update(android_sparse.details([sparse]))
             data = android_sparse.data_bytes([sparse])
             result = ImageSizes("android_sparse", stored, sparse.expanded_bytes, data, details)
         elif content == "fvm_sparse":
-            fvm = fvm_sparse.scan(source)
+            fvm = fvm_sparse.scan(source, stop_above)
             details.update(fvm.details)
             result = ImageSizes("fvm_sparse", stored, fvm.expanded_bytes, fvm.data_bytes, details)
         elif compression:
             # Holes cannot survive compression; every decompressed byte counts as data.
-            expanded = source.remaining()
+            expanded, stopped = _expand_raw(source, limit, compression)
+            if stopped:
+                details["expanded_at_least"] = True
+                details["stopped_early"] = True
             result = ImageSizes("raw", stored, expanded, expanded, details)
         else:
             holes = scan_holes(path)
@@ -130,12 +158,14 @@ def _measure_one(
         close()
 
 
-def _measure_pieces(paths: Sequence[Path], requested: str | None) -> ImageSizes:
+def _measure_pieces(
+    paths: Sequence[Path], requested: str | None, limit: int | None
+) -> ImageSizes:
     scans: list[android_sparse.SparseScan] = []
     compressions: set[str] = set()
     stored = 0
     for path in paths:
-        sizes, scan = _measure_one(path, requested, pieces=True)
+        sizes, scan = _measure_one(path, requested, pieces=True, limit=limit)
         assert scan is not None
         first = scans[0] if scans else scan
         if (scan.blk_sz, scan.total_blks) != (first.blk_sz, first.total_blks):
@@ -158,20 +188,28 @@ def _measure_pieces(paths: Sequence[Path], requested: str | None) -> ImageSizes:
     return ImageSizes("android_sparse", stored, scans[0].expanded_bytes, data, details)
 
 
-def measure_image(path: Path | Sequence[Path], format: str | None = None) -> ImageSizes:
+def measure_image(
+    path: Path | Sequence[Path], format: str | None = None, *, limit: int | None = None
+) -> ImageSizes:
     """Measure an image file, or the pieces of one split Android sparse image.
+
+    ``limit`` is the largest expanded size that still fits; a compressed image is expanded
+    only until it is known to be larger (see the module docstring).  Without one, a
+    compressed image is expanded up to ``limits.MAX_EXPANDED_BYTES``.
 
     Raises ImageFormatError (an InputError) for anything that is not a well-formed image
     of a known format, naming the file, the offset and the problem.
     """
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must not be negative, got {limit}")
     if format is not None and format not in FORMATS + COMPRESSIONS:
         known = ", ".join(FORMATS + COMPRESSIONS)
         raise ImageFormatError(str(path), None, f"unknown image format {format!r} (known: {known})")
     if isinstance(path, str | os.PathLike):
-        return _measure_one(Path(path), format, pieces=False)[0]
+        return _measure_one(Path(path), format, pieces=False, limit=limit)[0]
     paths = [Path(p) for p in path]
     if not paths:
         raise ImageFormatError("<no files>", None, "no image files given")
     if len(paths) == 1:
-        return _measure_one(paths[0], format, pieces=False)[0]
-    return _measure_pieces(paths, format)
+        return _measure_one(paths[0], format, pieces=False, limit=limit)[0]
+    return _measure_pieces(paths, format, limit)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import lzma
 import os
+import stat
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,8 @@ from pytest_sizebudget.images.model import ImageFormatError
 # Large enough that syscall overhead does not dominate, small enough that a skip or drain
 # never holds more than this in memory.
 CHUNK = 1 << 20
+# Small reads of a stream are served from a buffer this large.
+READ_AHEAD = 64 << 10
 
 # What the stdlib and zstandard decompressors raise on damaged or truncated input (gzip and
 # bz2 report bad data as OSError, every truncated stdlib stream as EOFError).
@@ -45,7 +48,9 @@ class ByteSource:
 
     ``size`` is the content length when known up front (plain files); then ``skip`` seeks
     and checks the bound without touching the data.  Without ``size`` the stream is read
-    and discarded, CHUNK bytes at a time.
+    and discarded, ``discard_chunk`` bytes at a time (CHUNK unless the stream hands out
+    larger pieces without copying them), and small reads are served from a read-ahead
+    buffer: a compressed sparse image is mostly 12-byte chunk headers.
     """
 
     def __init__(
@@ -56,6 +61,8 @@ class ByteSource:
         size: int | None = None,
         seek: Callable[[int], object] | None = None,
         describe_failure: Callable[[BaseException], ImageFormatError] | None = None,
+        max_content: tuple[int, Callable[[], str]] | None = None,
+        discard_chunk: int = CHUNK,
     ) -> None:
         self.name = str(name)
         self.offset = 0
@@ -64,8 +71,16 @@ class ByteSource:
         self._size = size
         self._seek = seek
         self._describe_failure = describe_failure
-        # Bytes already taken from the stream by peek() but not yet consumed.
-        self._pending = b""
+        # For a decompressed stream: the most bytes it may yield, and the problem to report
+        # when it has more (it is read one byte past the bound to tell).
+        self._max_content = max_content
+        self._discard_chunk = discard_chunk
+        # Bytes taken from the stream so far, and those of them not consumed yet (taken by
+        # peek() or read ahead): _buffer[_at:].
+        self._taken = 0
+        self._buffer = b""
+        self._at = 0
+        self._read_ahead = 0 if seek is not None and size is not None else READ_AHEAD
 
     @property
     def size(self) -> int | None:
@@ -84,38 +99,65 @@ class ByteSource:
         This is how the format of a decompressed stream is sniffed before a parser starts
         on it from offset 0.
         """
-        while len(self._pending) < n:
-            block = self._stream_read(n - len(self._pending))
+        while len(self._buffer) - self._at < n:
+            block = self._stream_read(n - (len(self._buffer) - self._at))
             if not block:
                 break
-            self._pending += block
-        return self._pending[:n]
+            self._buffer = self._buffer[self._at :] + block
+            self._at = 0
+        return self._buffer[self._at : self._at + n]
 
     def _raw_read(self, n: int) -> bytes:
-        if self._pending:
-            data, self._pending = self._pending[:n], self._pending[n:]
-            return data
-        return self._stream_read(n)
+        at, buffer = self._at, self._buffer
+        if at < len(buffer):
+            end = min(at + n, len(buffer))
+            self._at = end
+            return buffer if at == 0 and end == len(buffer) else buffer[at:end]
+        if n >= self._read_ahead:
+            return self._stream_read(n)
+        block = self._stream_read(self._read_ahead)
+        if len(block) <= n:
+            return block
+        self._buffer, self._at = block, n
+        return block[:n]
+
+    def _drop_buffer(self) -> None:
+        self._buffer, self._at = b"", 0
 
     def _stream_read(self, n: int) -> bytes:
+        if self._max_content is not None:
+            most, problem = self._max_content
+            room = most - self._taken
+            if room <= 0:
+                if self._read_stream(1):
+                    raise ImageFormatError(self.name, most, problem())
+                return b""
+            n = min(n, room)
+        return self._read_stream(n)
+
+    def _read_stream(self, n: int) -> bytes:
         try:
-            return self._stream.read(n)
+            data = self._stream.read(n)
         except DECOMPRESSION_ERRORS as exc:
             if self._describe_failure is not None:
                 raise self._describe_failure(exc) from None
             raise self.error(f"read failed: {exc}") from None
+        self._taken += len(data)
+        return data
 
     def read_upto(self, n: int) -> bytes:
         """Up to n bytes (fewer only at the end of the content)."""
-        parts: list[bytes] = []
-        want = n
-        while want > 0:
-            block = self._raw_read(min(want, CHUNK))
-            if not block:
-                break
-            parts.append(block)
-            want -= len(block)
-        data = b"".join(parts)
+        data = self._raw_read(min(n, CHUNK))
+        if len(data) < n and data:
+            parts = [data]
+            want = n - len(data)
+            while want > 0:
+                block = self._raw_read(min(want, CHUNK))
+                if not block:
+                    break
+                parts.append(block)
+                want -= len(block)
+            data = b"".join(parts)
         self.offset += len(data)
         self.bytes_read += len(data)
         return data
@@ -143,13 +185,13 @@ class ByteSource:
                 raise self.error(
                     f"truncated {what}: needs {n} bytes, only {max(self._size - start, 0)} remain"
                 )
-            self._pending = b""
+            self._drop_buffer()
             self._seek(start + n)
             self.offset = start + n
             return
         left = n
         while left > 0:
-            block = self._raw_read(min(left, CHUNK))
+            block = self._raw_read(min(left, self._discard_chunk))
             if not block:
                 raise self.error(
                     f"truncated {what}: needs {n} bytes, only {n - left} remain", offset=start
@@ -158,24 +200,70 @@ class ByteSource:
             self.offset += len(block)
             self.bytes_read += len(block)
 
-    def remaining(self) -> int:
-        """Consume the rest of the content and return how many bytes it had."""
+    def remaining(self, most: int | None = None) -> int:
+        """Consume the rest of the content and return how many bytes it had.
+
+        With ``most``, a stream is read no further than ``most`` bytes: a result equal to
+        ``most`` then means "at least that many".  (A plain file is measured, not read.)
+        """
         if self.seekable:
             assert self._size is not None
             assert self._seek is not None
             rest = max(self._size - self.offset, 0)
-            self._pending = b""
+            self._drop_buffer()
             self._seek(self._size)
             self.offset += rest
             return rest
         rest = 0
-        while True:
-            block = self._raw_read(CHUNK)
+        while most is None or rest < most:
+            want = self._discard_chunk if most is None else min(self._discard_chunk, most - rest)
+            block = self._raw_read(want)
             if not block:
-                return rest
+                break
             rest += len(block)
             self.offset += len(block)
             self.bytes_read += len(block)
+        return rest
+
+
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        what = next((name for test, name in _NOT_REGULAR if test(mode)), "a special file")
+        raise ImageFormatError(path, None, f"is {what}, not a regular file")
+
+
+def open_regular(path: Path) -> int:
+    """A read-only descriptor of ``path``, refused unless it is a regular file.
+
+    The path is checked before it is opened, so that no device is ever opened, and the
+    descriptor once more: O_NONBLOCK makes the open of a FIFO swapped in meanwhile return at
+    once (instead of waiting for a writer forever), and fstat then refuses it.
+    """
+    try:
+        _check_regular(path, os.stat(path).st_mode)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ImageFormatError(path, None, "does not exist") from None
+    except OSError as exc:
+        raise ImageFormatError(path, None, f"cannot open: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise ImageFormatError(path, None, f"cannot open: {exc}") from None
+    try:
+        _check_regular(path, os.fstat(fd).st_mode)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def open_plain(path: Path) -> tuple[ByteSource, Callable[[], None]]:
@@ -184,9 +272,6 @@ def open_plain(path: Path) -> tuple[ByteSource, Callable[[], None]]:
     The file is opened unbuffered: parsers mostly skip, and a read-ahead buffer would make
     "bytes read" (which the benchmark reports) meaningless.
     """
-    try:
-        handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the returned closer
-        size = os.fstat(handle.fileno()).st_size
-    except OSError as exc:
-        raise ImageFormatError(path, None, f"cannot open: {exc.strerror or exc}") from None
+    handle = os.fdopen(open_regular(path), "rb", buffering=0)
+    size = os.fstat(handle.fileno()).st_size
     return ByteSource(path, handle, size=size, seek=handle.seek), handle.close

@@ -25,7 +25,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_sizebudget.images.model import DetailValue, ImageFormatError
+from pytest_sizebudget.images.model import DetailValue
+from pytest_sizebudget.images.source import open_regular
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,7 @@ def _seek_hole_is_stub(directory: Path, block: int) -> bool | None:
 
 
 def scan_holes(path: Path) -> HoleScan:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
-        raise ImageFormatError(path, None, f"cannot open: {exc.strerror or exc}") from None
+    fd = open_regular(path)
     try:
         st = os.fstat(fd)
         size = st.st_size

@@ -8,6 +8,11 @@ partition: a passing image whose expanded size plus reserve is above it passes w
 warning, like Android's 95% warning.  The JSON report's ``image`` object holds the
 measurement.  A damaged or missing image fails its own budget with the file, offset and
 problem, and never affects other budgets.
+
+The measurement is given the room the partition leaves (``budget_bytes - reserve_bytes``)
+so that a compressed image stops expanding as soon as it cannot fit; such a result's
+details say ``stopped_early`` (and ``expanded_at_least`` when ``used_bytes`` is a lower
+bound), and the failure text says "at least".
 """
 
 from __future__ import annotations
@@ -115,7 +120,11 @@ def measure_budget(budget: ImageBudget, base: BudgetResult, display: Display) ->
     )
     paths = [ref.path for ref in budget.images]
     try:
-        sizes = measure_image(paths[0] if len(paths) == 1 else paths, budget.format)
+        sizes = measure_image(
+            paths[0] if len(paths) == 1 else paths,
+            budget.format,
+            limit=budget.budget_bytes - budget.reserve_bytes,
+        )
     except ImageFormatError as exc:
         return result.with_error(_error_text(budget, exc, shown))
     except OSError as exc:  # e.g. permission denied half-way through a read
@@ -206,7 +215,7 @@ class ImageKind(BudgetKind):
     def failure_text(self, result: BudgetResult, top_n: int) -> str:
         lines = []
         if result.over_budget:
-            over = describe(result.over_by or 0)
+            over = _at_least(result) + describe(result.over_by or 0)
             lines.append(f"{self.title(result)} does not fit its partition: over by {over}")
         if result.creep_exceeded:
             lines.append(creep_headline(result, self.title(result)))
@@ -219,9 +228,11 @@ class ImageKind(BudgetKind):
     def html_panel(self, result: BudgetResult) -> HtmlPanel:
         details = result.details
         image = details.image if isinstance(details, ImageDetails) else None
+        at_least = _at_least(result)
+        used = "?" if result.used_bytes is None else f"{at_least}{result.used_bytes:,} B"
         figures = [
             ("partition (budget_bytes)", f"{result.budget_bytes:,} B"),
-            ("expanded (used)", "?" if result.used_bytes is None else f"{result.used_bytes:,} B"),
+            ("expanded (used)", used),
         ]
         bar = [] if result.used_bytes is None else [("image", result.used_bytes)]
         if result.reserve_bytes:
@@ -233,9 +244,31 @@ class ImageKind(BudgetKind):
         if image is not None:
             figures.append(("format", image.format))
             figures.append(("file bytes (as stored)", f"{image.file_bytes:,} B"))
-            figures.append(("data bytes (not holes)", f"{image.data_bytes:,} B"))
+            figures.append(("data bytes (not holes)", _data_text(image, f"{image.data_bytes:,} B")))
         return HtmlPanel(figures=tuple(figures), bar=tuple(bar))
 
+
+def _image(result: BudgetResult) -> ImageSizes | None:
+    return result.details.image if isinstance(result.details, ImageDetails) else None
+
+
+def _at_least(result: BudgetResult) -> str:
+    """"at least " when used_bytes is a lower bound: reading stopped once past the room."""
+    image = _image(result)
+    return "at least " if image is not None and image.details.get("expanded_at_least") else ""
+
+
+def _data_text(image: ImageSizes, amount: str) -> str:
+    if not image.details.get("stopped_early"):
+        return amount
+    if image.details.get("expanded_at_least"):
+        return f"at least {amount}"
+    return "not counted (reading stopped early)"
+
+
+_STOPPED = (
+    "reading stopped early: the part of the compressed image read already shows it cannot fit"
+)
 
 # The details worth a line in a failure, in this order; the JSON report has all of them.
 _KEY_DETAILS = (
@@ -262,23 +295,28 @@ _KEY_DETAILS = (
 def image_numbers(result: BudgetResult) -> list[str]:
     """The rows under an over-budget image budget's headline."""
     used, budget, reserve = result.used_bytes or 0, result.budget_bytes, result.reserve_bytes
-    rows = [("used", f"{describe(used, budget)}  (expanded size of the image)")]
+    at_least = _at_least(result)
+    rows = [("used", f"{at_least}{describe(used, budget)}  (expanded size of the image)")]
     if reserve:
         rows.append(("reserve", f"{describe(reserve)}  (must stay free in the partition)"))
-        rows.append(("used+reserve", describe(used + reserve, budget)))
+        rows.append(("used+reserve", at_least + describe(used + reserve, budget)))
     rows.append(("partition", f"{describe(budget, used + reserve)}  (budget_bytes)"))
-    rows.append(("over by", describe(used + reserve - budget)))
+    rows.append(("over by", at_least + describe(used + reserve - budget)))
     if result.creep_budget_bytes:
         rows.append(("creep budget", describe(result.creep_budget_bytes)))
-    found = result.details
+    sizes = _image(result)
     image: Mapping[str, Any] = (
-        found.to_dict()["image"] if isinstance(found, ImageDetails) and found.image else {}
+        {**sizes.to_dict(), "reserve_bytes": reserve} if sizes is not None else {}
     )
-    if image:
+    if sizes is not None:
         rows.append(("format", str(image["format"])))
         rows.append(("file bytes", f"{format_bytes(image['file_bytes'])}  (as stored)"))
-        rows.append(("expanded", f"{format_bytes(image['expanded_bytes'])}  (as written)"))
-        rows.append(("data bytes", f"{format_bytes(image['data_bytes'])}  (not holes)"))
+        expanded = at_least + format_bytes(image["expanded_bytes"])
+        rows.append(("expanded", f"{expanded}  (as written)"))
+        data = _data_text(sizes, format_bytes(image["data_bytes"]))
+        rows.append(("data bytes", data if data.startswith("not") else f"{data}  (not holes)"))
+        if sizes.details.get("stopped_early"):
+            rows.append(("stopped", _STOPPED))
         details: Mapping[str, Any] = image.get("details") or {}
         shown = [f"{k}: {_value(k, details[k])}" for k in _KEY_DETAILS if k in details]
         if shown:

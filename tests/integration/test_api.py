@@ -88,3 +88,29 @@ def test_unsized_blob_is_an_error_not_a_number(
         """
     )
     pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1)
+
+
+def test_image_limit_and_cap(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_sizes="""
+        import pytest
+        import zstandard
+
+        from pytest_sizebudget.errors import InputError
+        from pytest_sizebudget.images import limits
+
+        def test_limit_stops_a_bomb(sizebudget, tmp_path):
+            (tmp_path / "bomb.zst").write_bytes(zstandard.ZstdCompressor().compress(bytes(8 << 20)))
+            sizes = sizebudget.image(tmp_path / "bomb.zst", limit="1 MiB")
+            assert sizes.expanded_bytes == (1 << 20) + 1
+            assert sizes.details["expanded_at_least"] is True
+
+        def test_cap_without_a_limit(sizebudget, tmp_path, monkeypatch):
+            monkeypatch.setattr(limits, "MAX_EXPANDED_BYTES", 1 << 20)
+            (tmp_path / "bomb.zst").write_bytes(zstandard.ZstdCompressor().compress(bytes(8 << 20)))
+            with pytest.raises(InputError, match="MAX_EXPANDED_BYTES"):
+                sizebudget.image(tmp_path / "bomb.zst")
+        """
+    )
+    result = pytester.runpytest("-p", "no:xdist")
+    result.assert_outcomes(passed=2)

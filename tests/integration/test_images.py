@@ -319,3 +319,73 @@ def test_same_json_with_xdist(pytester: pytest.Pytester, pt_product: Product) ->
     assert base.parseoutcomes()["passed"] > 0
     assert base.parseoutcomes()["failed"] > 0
     assert (pytester.path / "base.json").read_bytes() == (pytester.path / "other.json").read_bytes()
+
+
+def test_decompression_bomb_stops_at_the_partition(
+    pytester: pytest.Pytester, pt_product: Product
+) -> None:
+    import zstandard
+
+    from pytest_sizebudget.images import measure_image
+
+    zstd = zstandard.ZstdCompressor().compress
+    # 64 MiB of zeros in about 2 KB, against a 1 MiB partition with a 4 KiB reserve: read
+    # one byte past the room the partition leaves, and stop.
+    (pytester.path / "bomb.img.zst").write_bytes(zstd(bytes(64 * MIB)))
+    (pytester.path / "bomb.simg.zst").write_bytes(zstd(sb.android_sparse([sb.raw(4096, 4096, 0)])))
+    (pytester.path / "fits.img.zst").write_bytes(zstd(b"rootfs " * 100_000))
+    budgets(
+        pt_product,
+        {"name": "bomb", "image": "bomb.img.zst", "budget_bytes": "1 MiB", "reserve_bytes": 4096},
+        {"name": "sparse bomb", "image": "bomb.simg.zst", "budget_bytes": "1 MiB"},
+        {"name": "fits", "image": "fits.img.zst", "budget_bytes": "1 MiB"},
+    )
+    result, report = run(pytester, "--sizebudget-html=r.html")
+    result.assert_outcomes(passed=2, failed=2)
+    bomb = report["bomb"]
+    room = MIB - 4096
+    assert (bomb["used_bytes"], bomb["passed"], bomb["error"]) == (room + 1, False, None)
+    assert bomb["image"]["expanded_bytes"] == bomb["image"]["data_bytes"] == room + 1
+    assert bomb["image"]["details"] == {
+        "compression": "zstd",
+        "expanded_at_least": True,
+        "stopped_early": True,
+    }
+    sparse = report["sparse bomb"]["image"]
+    assert (sparse["expanded_bytes"], sparse["data_bytes"]) == (16 * MIB, 0)
+    assert sparse["details"]["stopped_early"] is True
+    assert "expanded_at_least" not in sparse["details"]
+    # An image read to the end is reported exactly as without a limit.
+    fits = report["fits"]["image"]
+    assert fits == {
+        **measure_image(pytester.path / "fits.img.zst").to_dict(),
+        "reserve_bytes": 0,
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "Image budget 'bomb' does not fit its partition: over by at least 1 B",
+            "  used          at least 1,044,481 B (1020.00 KiB)  (expanded size of the image)",
+            "  reserve       4,096 B (4.00 KiB)  (must stay free in the partition)",
+            "  used+reserve  at least 1,048,577 B",
+            "  partition     1,048,576 B  (budget_bytes)",
+            "  over by       at least 1 B",
+            "  format        raw",
+            "  file bytes    * B  (as stored)",
+            "  expanded      at least 1,044,481 B  (as written)",
+            "  data bytes    at least 1,044,481 B  (not holes)",
+            "  stopped       reading stopped early: the part of the compressed image read "
+            "already shows it cannot fit",
+            "  details       compression: zstd",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "Image budget 'sparse bomb' does not fit its partition: over by 15,728,640 B*",
+            "  expanded      16,777,216 B  (as written)",
+            "  data bytes    not counted (reading stopped early)",
+            "  stopped       reading stopped early:*",
+            "  details       compression: zstd, block_size: 4096, total_blocks: 4096, chunks: 1",
+        ]
+    )
+    html = (pytester.path / "r.html").read_text()
+    assert "at least 1,044,481 B" in html

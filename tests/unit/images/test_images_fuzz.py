@@ -1,5 +1,6 @@
 """Fuzzing: whatever the bytes, measure_image returns ImageSizes or raises ImageFormatError,
-quickly, never another exception."""
+quickly, in bounded memory, never another exception; with a limit, it stops only when the
+image cannot fit and otherwise gives exactly the unlimited result."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import bz2
 import gzip
 import lzma
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,13 @@ from tests.unit.images.sparse_builders import (
     fill,
     fvm_header,
     fvm_image,
+    make_raw,
     raw,
 )
+
+# Reads are at most 1 MiB and zstd output at most 4 MiB per feed: far below this whatever
+# an input declares.
+MEMORY_BOUND = 24 << 20
 
 FUZZ = settings(
     max_examples=150,
@@ -61,15 +68,26 @@ COMPRESS = [
 ]
 
 
+def measure(
+    path: Path, fmt: str | None = None, limit: int | None = None
+) -> ImageSizes | ImageFormatError:
+    """The outcome, checked to come quickly and in bounded memory."""
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        return measure_image(path, format=fmt, limit=limit)
+    except ImageFormatError as err:
+        return err
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert time.perf_counter() - started < 2
+        assert peak < MEMORY_BOUND, peak
+
+
 def check(path: Path, data: bytes, fmt: str | None = None) -> None:
     path.write_bytes(data)
-    started = time.perf_counter()
-    outcome: ImageSizes | ImageFormatError
-    try:
-        outcome = measure_image(path, format=fmt)
-    except ImageFormatError as err:
-        outcome = err
-    assert time.perf_counter() - started < 2
+    outcome = measure(path, fmt)
     if isinstance(outcome, ImageFormatError):
         assert outcome.file == str(path)
         assert outcome.problem
@@ -132,6 +150,56 @@ def test_mutated_pieces(tmp_path: Path, a: bytes, b: bytes) -> None:
         return
     assert sizes.format == "android_sparse"
     assert sizes.data_bytes <= sizes.expanded_bytes
+
+
+@FUZZ
+@given(
+    data=mutated(),
+    compress=st.sampled_from(COMPRESS),
+    limit=st.one_of(st.integers(0, 1 << 16), st.integers(0, 1 << 44)),
+)
+def test_mutated_with_a_limit(tmp_path: Path, data: bytes, compress: object, limit: int) -> None:
+    assert callable(compress)
+    stored = compress(data)
+    assert isinstance(stored, bytes)
+    path = tmp_path / "limited.img"
+    path.write_bytes(stored)
+    limited, full = measure(path, limit=limit), measure(path)
+    if isinstance(limited, ImageSizes) and limited.details.get("stopped_early"):
+        # Stopping is only for images that cannot fit, and only for compressed ones.
+        assert limited.expanded_bytes > limit
+        assert "compression" in limited.details
+        if isinstance(full, ImageSizes):
+            assert full.expanded_bytes >= limited.expanded_bytes
+            if not limited.details.get("expanded_at_least"):
+                assert full.expanded_bytes == limited.expanded_bytes
+        return
+    # Read to the end: exactly what an unlimited measurement says.
+    if isinstance(limited, ImageFormatError):
+        assert isinstance(full, ImageFormatError)
+        assert str(limited) == str(full)
+    else:
+        assert limited == full
+
+
+@FUZZ
+@given(
+    size=st.integers(1, 1 << 24),
+    writes=st.lists(
+        st.tuples(st.integers(0, 1 << 24), st.binary(min_size=1, max_size=64)), max_size=8
+    ),
+)
+def test_sparse_file_layouts(tmp_path: Path, size: int, writes: list[tuple[int, bytes]]) -> None:
+    path = tmp_path / "holes.img"
+    make_raw(path, size, [(min(at, size - 1), data) for at, data in writes])
+    outcome = measure(path)
+    assert isinstance(outcome, ImageSizes), outcome
+    length = path.stat().st_size
+    assert outcome.format in ("raw", "sparse_file")
+    assert outcome.expanded_bytes == outcome.file_bytes == length
+    assert outcome.data_bytes <= length
+    if writes:
+        assert outcome.data_bytes > 0
 
 
 @pytest.mark.parametrize("seed", range(len(SEEDS)))

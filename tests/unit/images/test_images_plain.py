@@ -32,10 +32,12 @@ def test_raw_without_holes(tmp_path: Path) -> None:
 
 
 def test_empty_file(tmp_path: Path) -> None:
+    # No image format is empty: an empty file is a failed build step, not a 0-byte image
+    # that fits every partition.
     path = tmp_path / "empty.img"
     path.write_bytes(b"")
-    sizes = measure_image(path)
-    assert (sizes.format, sizes.expanded_bytes, sizes.data_bytes) == ("raw", 0, 0)
+    with pytest.raises(ImageFormatError, match="is empty"):
+        measure_image(path)
 
 
 def test_file_with_holes(tmp_path: Path) -> None:
@@ -115,7 +117,7 @@ def test_stub_on_a_fully_allocated_file_is_raw(
 def test_missing_and_directory(tmp_path: Path) -> None:
     with pytest.raises(ImageFormatError, match="does not exist"):
         measure_image(tmp_path / "nope.img")
-    with pytest.raises(ImageFormatError, match="is not a regular file"):
+    with pytest.raises(ImageFormatError, match="is a directory, not a regular file"):
         measure_image(tmp_path)
 
 
