@@ -10,17 +10,10 @@ from pytest_sizebudget.errors import BudgetFileError, BudgetFileErrors, kind_of
 from pytest_sizebudget.units import SizeSyntaxError, parse_size
 
 from .json5_source import Json5Document
-
-KeyPath = tuple[str | int, ...]
+from .positions import KeyPath as KeyPath
+from .positions import dotted as dotted
 
 _MISSING = object()
-
-
-def dotted(path: KeyPath) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
-    return out
 
 
 class FieldReader:
@@ -149,6 +142,10 @@ class FieldReader:
         required: bool = False,
         allow_single: bool = False,
     ) -> list[tuple[KeyPath, str]] | None:
+        value = obj.get(key)
+        if isinstance(value, list) and all(type(v) is str and v for v in value):
+            # The bulk of a large file (every package path), in one pass.
+            return [((*path, key, i), v) for i, v in enumerate(value)]
         items = self.list_of(obj, path, key, required=required, allow_single=allow_single)
         if items is None:
             return None

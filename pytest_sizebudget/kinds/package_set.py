@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pytest_sizebudget.accounting import MissingBlob, ResourceInput, SetInput, Usage, account
-from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields, dotted
+from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef, Layout
 from pytest_sizebudget.errors import InputError, SizeBudgetError
 from pytest_sizebudget.measure.sizer import SizeRequest
@@ -66,7 +66,7 @@ def parse_package_set(
     merge = r.boolean(entry, path, "merge")
     if common is None or packages is None:
         return None
-    refs = tuple(FileRef(raw=v, path=root / v, key=dotted(p)) for p, v in packages)
+    refs = tuple(FileRef(raw=v, root=root, where=p) for p, v in packages)
     return PackageSetBudget(**common, packages=refs, merge=bool(merge))
 
 
