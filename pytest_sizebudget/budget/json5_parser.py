@@ -21,6 +21,8 @@ from typing import Any
 from .limits import (
     MAX_DEPTH,
     MAX_INTEGER_DIGITS,
+    MAX_STRING,
+    TOO_MANY_DIGITS,
     depth_problem,
     integer_problem,
     string_problem,
@@ -85,9 +87,9 @@ class _Frame:
     children: dict[str, OffsetNode] | list[OffsetNode] = field(default_factory=list)
 
 
-def parse_json5(text: str) -> tuple[Any, OffsetNode]:
+def parse_json5(text: str, *, max_string: int = MAX_STRING) -> tuple[Any, OffsetNode]:
     """The value of ``text`` and its offsets; raises ``Json5SyntaxError``."""
-    return _Parser(text).parse()
+    return _Parser(text, max_string).parse()
 
 
 def _what(text: str, i: int) -> str:
@@ -98,8 +100,9 @@ def _what(text: str, i: int) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, max_string: int) -> None:
         self.text = text
+        self.max_string = max_string
         self.stack: list[_Frame] = []
 
     def parse(self) -> tuple[Any, OffsetNode]:
@@ -114,7 +117,7 @@ class _Parser:
             offset = stack[-1].key_at if stack and stack[-1].closer == "}" else i
             if c == "{" or c == "[":
                 if len(stack) >= MAX_DEPTH:
-                    raise Json5SyntaxError(i, depth_problem(), self.path())
+                    raise Json5SyntaxError(offset, depth_problem(), self.path())
                 container: dict[str, Any] | list[Any] = {} if c == "{" else []
                 children: dict[str, OffsetNode] | list[OffsetNode] = {} if c == "{" else []
                 frame = _Frame(container, OffsetNode(offset, children), "}" if c == "{" else "]")
@@ -131,7 +134,7 @@ class _Parser:
                         i = self.key(frame, i)
                     continue
             else:
-                value, i = self.scalar(i)
+                value, i = self.scalar(i, offset)
                 node = OffsetNode(offset, None)
             # The value is complete: add it to its container, then read what follows.
             while True:
@@ -193,7 +196,7 @@ class _Parser:
             if "\\" in key:
                 key = _ESCAPE.sub(lambda m: chr(int(m[2], 16)), key)
         frame.key_at = i
-        problem = string_problem(key)
+        problem = string_problem(key, self.max_string)
         if problem is not None:
             frame.key = key[:40]
             raise Json5SyntaxError(i, f"key: {problem}", self.path())
@@ -207,21 +210,22 @@ class _Parser:
             )
         return self.skip(end + 1)
 
-    def scalar(self, i: int) -> tuple[Any, int]:
+    def scalar(self, i: int, at: int) -> tuple[Any, int]:
+        """The value at ``i``; a broken limit is reported at ``at``, its member's key."""
         text = self.text
         c = text[i : i + 1]
         if c == '"' or c == "'":
             value, end = self.string(i)
-            problem = string_problem(value)
+            problem = string_problem(value, self.max_string)
             if problem is not None:
-                raise Json5SyntaxError(i, problem, self.path())
+                raise Json5SyntaxError(at, problem, self.path())
             return value, end
         number = _NUMBER.match(text, i)
         if number is not None:
             end = number.end()
             if end < len(text) and (text[end].isalnum() or text[end] in "_$."):
                 raise Json5SyntaxError(end, f"unexpected {_what(text, end)} in a number")
-            return self.number(number[0], i), end
+            return self.number(number[0], at), end
         word = _IDENT.match(text, i)
         if word is not None and word[0] in _WORDS:
             return _WORDS[word[0]], word.end()
@@ -239,14 +243,14 @@ class _Parser:
         if body[:2] in ("0x", "0X"):
             digits = body[2:]
             if len(digits) > MAX_INTEGER_DIGITS:
-                raise Json5SyntaxError(i, integer_problem(16 ** len(digits)) or "", self.path())
+                raise Json5SyntaxError(i, TOO_MANY_DIGITS, self.path())
             value = sign * int(digits, 16)
         elif "." in body or "e" in body or "E" in body:
             return float(literal)
         else:
             if len(body) > MAX_INTEGER_DIGITS:
                 # Checked before int(): Python refuses to convert more than 4300 digits.
-                raise Json5SyntaxError(i, integer_problem(10 ** len(body)) or "", self.path())
+                raise Json5SyntaxError(i, TOO_MANY_DIGITS, self.path())
             value = int(literal)
         problem = integer_problem(value)
         if problem is not None:

@@ -9,6 +9,7 @@ documented in docs/budget-files.md ("Limits").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,10 +25,10 @@ MAX_INTEGER_DIGITS = 64
 """Decimal digits of an integer; a size must also be below 2**63 (units.MAX_SIZE)."""
 
 
-def string_problem(text: str) -> str | None:
+def string_problem(text: str, max_string: int = MAX_STRING) -> str | None:
     """What is wrong with one string of a document (a key or a value), if anything."""
-    if len(text) > MAX_STRING:
-        return f"a string of {len(text):,} characters is longer than the limit of {MAX_STRING:,}"
+    if len(text) > max_string:
+        return f"a string of {len(text):,} characters is longer than the limit of {max_string:,}"
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -41,51 +42,54 @@ def string_problem(text: str) -> str | None:
     return None
 
 
-def integer_problem(value: int) -> str | None:
-    if -(10**MAX_INTEGER_DIGITS) < value < 10**MAX_INTEGER_DIGITS:
-        return None
-    return f"an integer of more than {MAX_INTEGER_DIGITS} digits is longer than the limit"
-
-
+TOO_MANY_DIGITS = f"an integer of more than {MAX_INTEGER_DIGITS} digits is longer than the limit"
 _LIMIT = 10**MAX_INTEGER_DIGITS
 
 
-def first_problem(value: Any) -> tuple[KeyPath, str] | None:
+def integer_problem(value: int) -> str | None:
+    return None if -_LIMIT < value < _LIMIT else TOO_MANY_DIGITS
+
+
+def first_problem(
+    value: Any, *, max_string: int = MAX_STRING, finite: bool = False
+) -> tuple[KeyPath, str] | None:
     """The first value (in document order) that breaks a limit, with its key path.
+
+    ``finite``: NaN and Infinity are errors too (in JSON, which Python's json extends).
 
     Iterative, so that a document nested deeper than the interpreter's recursion limit
     (which ``json.loads`` parses happily) is reported, not a ``RecursionError``.  For a
     member whose key breaks a limit the path ends in that key.  Key paths are made only
     for containers and for the value at fault: this walks every value of a large file.
     """
-    problem = _scalar_problem(value)
+    problem = _scalar_problem(value, max_string, finite)
     if problem is not None:
         return (), problem
     if not isinstance(value, dict | list):
         return None
-    stack: list[tuple[KeyPath, Iterator[tuple[str | int, Any]]]] = [((), _items(value))]
+    stack: list[tuple[KeyPath, Iterator[tuple[str | int, Any]]]] = [((), _items(value, max_string))]
     while stack:
         path, items = stack[-1]
         if type(items) is _Strings:
             stack.pop()  # plain strings, checked at C speed when they were pushed
             continue
         for step, child in items:
-            if type(step) is str and (len(step) > MAX_STRING or not step.isascii()):
-                problem = string_problem(step)
+            if type(step) is str and (len(step) > max_string or not step.isascii()):
+                problem = string_problem(step, max_string)
                 if problem is not None:
                     return (*path, step), f"key: {problem}"
             kind = type(child)
             if kind is str:
-                if len(child) <= MAX_STRING and child.isascii():
+                if len(child) <= max_string and child.isascii():
                     continue
             elif kind is dict or kind is list:
                 if len(stack) >= MAX_DEPTH:
                     return (*path, step), depth_problem()
-                stack.append(((*path, step), _items(child)))
+                stack.append(((*path, step), _items(child, max_string)))
                 break
-            elif kind is not int:
+            elif kind is not int and kind is not float:
                 continue
-            problem = _scalar_problem(child)
+            problem = _scalar_problem(child, max_string, finite)
             if problem is not None:
                 return (*path, step), problem
         else:
@@ -101,27 +105,30 @@ class _Strings(enumerate):  # type: ignore[type-arg]
     """A list of short ASCII strings: nothing in it to check."""
 
 
-def _items(container: dict[str, Any] | list[Any]) -> Iterator[tuple[str | int, Any]]:
+def _items(
+    container: dict[str, Any] | list[Any], max_string: int
+) -> Iterator[tuple[str | int, Any]]:
     if isinstance(container, dict):
         return iter(container.items())
     try:
         # Lists of paths are most of a large file; map() runs these at C speed and
         # raises TypeError at the first element that is not a string.
-        if max(map(len, container), default=0) <= MAX_STRING and all(
-            map(str.isascii, container)
-        ):
+        if max(map(len, container), default=0) <= max_string and all(map(str.isascii, container)):
             return _Strings(())
     except TypeError:
         pass
     return enumerate(container)
 
 
-def _scalar_problem(value: Any) -> str | None:
+def _scalar_problem(value: Any, max_string: int, finite: bool) -> str | None:
     kind = type(value)
     if kind is str:
-        if len(value) <= MAX_STRING and value.isascii():
+        if len(value) <= max_string and value.isascii():
             return None  # the common case, without a call
-        return string_problem(value)
+        return string_problem(value, max_string)
     if kind is int and not -_LIMIT < value < _LIMIT:
         return integer_problem(value)
+    if kind is float and finite and not math.isfinite(value):
+        name = "NaN" if math.isnan(value) else ("-" if value < 0 else "") + "Infinity"
+        return f"{name} is not JSON (write numbers as numbers; a size that is not known is null)"
     return None

@@ -60,7 +60,7 @@ def test_an_integer_of_thousands_of_digits_is_an_error(tmp_path: Path, name: str
     # Before: json and json5 raised Python's ValueError for more than 4300 digits.
     text = '{"package_set_budgets": [{"name": "A",\n "budget_bytes": ' + "9" * 5000 + "}]}"
     assert problems(tmp_path, text, name) == (
-        f"{name}:2:18: package_set_budgets[0].budget_bytes: an integer of more than 64 digits "
+        f"{name}:2:2: package_set_budgets[0].budget_bytes: an integer of more than 64 digits "
         "is longer than the limit"
     )
 
@@ -78,7 +78,10 @@ def test_a_size_string_of_thousands_of_digits_is_an_error(tmp_path: Path) -> Non
     ("value", "message"),
     [
         (MAX_SIZE + 1, "size 9,223,372,036,854,775,808 is larger than the largest size, "),
-        (10**60, "size 1,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000 is larger"),
+        (
+            10**60,
+            "size 1,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000,000 is larger",
+        ),
         ("8 EiB", "unknown unit 'EiB'"),
         ("10000000 TB", "size 10,000,000,000,000,000,000 is larger than the largest size, "),
         (True, "expected a size, got the boolean true"),
@@ -137,8 +140,14 @@ def test_a_surrogate_pair_is_one_character(tmp_path: Path, name: str) -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"budget_bytes": True}, "package_set_budgets[0].budget_bytes: expected a size, got the boolean true"),
-        ({"creep_budget_bytes": False}, "package_set_budgets[0].creep_budget_bytes: expected a size, got the boolean false"),
+        (
+            {"budget_bytes": True},
+            "package_set_budgets[0].budget_bytes: expected a size, got the boolean true",
+        ),
+        (
+            {"creep_budget_bytes": False},
+            "package_set_budgets[0].creep_budget_bytes: expected a size, got the boolean false",
+        ),
     ],
 )
 def test_booleans_are_not_sizes(tmp_path: Path, entry: dict[str, object], message: str) -> None:
@@ -158,7 +167,13 @@ SYSTEM = {"packages": ["p"]}
         ),
         (
             "update_budgets",
-            {"name": "U", "capacity_bytes": 10, "from": SYSTEM, "to": SYSTEM, "download_budget_bytes": True},
+            {
+                "name": "U",
+                "capacity_bytes": 10,
+                "from": SYSTEM,
+                "to": SYSTEM,
+                "download_budget_bytes": True,
+            },
             "update_budgets[0].download_budget_bytes: expected a size, got the boolean true",
         ),
         (
@@ -187,7 +202,9 @@ SYSTEM = {"packages": ["p"]}
 def test_booleans_are_never_numbers(
     tmp_path: Path, section: str, entry: object, message: str
 ) -> None:
-    doc: dict[str, object] = {"resource_budgets": [{"name": "R", "budget_bytes": 1, "paths": ["x"]}]}
+    doc: dict[str, object] = {
+        "resource_budgets": [{"name": "R", "budget_bytes": 1, "paths": ["x"]}]
+    }
     doc[section] = entry if section == "total_budget_bytes" else [entry]
     assert message in problems(tmp_path, json.dumps(doc))
 
