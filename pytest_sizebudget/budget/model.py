@@ -34,6 +34,7 @@ class FileRef(NamedTuple):
     raw: str
     root: Path  # a relative ``raw`` is resolved from here
     where: KeyPath | str  # the key that holds it, as a key path or as text
+    item: int | None = None  # its index in the list at ``where`` (one key path per list)
 
     @property
     def path(self) -> Path:
@@ -41,7 +42,9 @@ class FileRef(NamedTuple):
 
     @property
     def key(self) -> str:
-        return self.where if isinstance(self.where, str) else dotted(self.where)
+        if isinstance(self.where, str):
+            return self.where
+        return dotted(self.where if self.item is None else (*self.where, self.item))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -62,12 +62,11 @@ def parse_package_set(
     if r.object(entry, path, (*_COMMON, "packages", "merge")) is None:
         return None
     common = common_fields(r, entry, path)
-    packages = r.strings(entry, path, "packages", required=True)
+    packages = r.file_refs(entry, path, "packages", root, required=True)
     merge = r.boolean(entry, path, "merge")
     if common is None or packages is None:
         return None
-    refs = tuple(FileRef(raw=v, root=root, where=p) for p, v in packages)
-    return PackageSetBudget(**common, packages=refs, merge=bool(merge))
+    return PackageSetBudget(**common, packages=packages, merge=bool(merge))
 
 
 def parse_resource(
