@@ -14,8 +14,10 @@ reading it in a fresh child process, so that every figure has its own peak RSS
 - ``json-five``: the ``json-five`` package's ``loads`` of the JSON5 text (with
   ``--json-five DIR``; its module is also named ``json5``, so it is installed apart).
 
-Every figure includes reading the file (``read_text``).  ``rss before`` is the child's
-peak after its imports; ``peak rss`` includes the text read (a ``str`` of the file).
+Every figure includes reading the file (``read_text``); ``cpu s`` is the child's CPU
+time of the same work, less sensitive than the wall time to other load on the machine.
+``rss before`` is the child's peak after its imports; ``peak rss`` includes the text
+read (a ``str`` of the file).
 
 Usage: PYTHONPATH=. python benchmarks/bench_budget_file.py [--mb 50] [--json5-mb 5]
        [--runs 3] [--alternatives] [--json-five DIR] [--dir DIR]
@@ -126,11 +128,13 @@ def child(method: str, path: Path) -> None:
     else:
         raise SystemExit(f"unknown method {method}")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     run()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "rss_before_kib": before, "rss_peak_kib": peak}))
+    print(
+        json.dumps({"seconds": seconds, "cpu": cpu, "rss_before_kib": before, "rss_peak_kib": peak})
+    )
 
 
 def measure(method: str, path: Path, runs: int) -> dict[str, float]:
@@ -145,6 +149,7 @@ def measure(method: str, path: Path, runs: int) -> dict[str, float]:
         samples.append(json.loads(out.strip().splitlines()[-1]))
     return {
         "seconds": statistics.median(s["seconds"] for s in samples),
+        "cpu": statistics.median(s["cpu"] for s in samples),
         "min": min(s["seconds"] for s in samples),
         "max": max(s["seconds"] for s in samples),
         "rss_before_mib": max(s["rss_before_kib"] for s in samples) / 1024,
@@ -208,7 +213,7 @@ def main() -> None:
             rows.append(("JSON5", five, "json-five"))
         print(f"python {sys.version.split()[0]}, {args.runs} run(s) per row, median")
         print(
-            f"{'file':42} {'MB':>7} {'method':14} {'seconds':>16} {'s/MB':>7} "
+            f"{'file':42} {'MB':>7} {'method':14} {'seconds':>16} {'cpu s':>6} {'s/MB':>7} "
             f"{'rss before':>11} {'peak rss':>9}"
         )
         for label, path, method in rows:
@@ -220,7 +225,8 @@ def main() -> None:
                 continue
             spread = f"{m['seconds']:.2f} ({m['min']:.2f}-{m['max']:.2f})"
             print(
-                f"{label:42} {mb:7.2f} {method:14} {spread:>16} {m['seconds'] / mb:7.3f} "
+                f"{label:42} {mb:7.2f} {method:14} {spread:>16} {m['cpu']:6.2f} "
+                f"{m['seconds'] / mb:7.3f} "
                 f"{m['rss_before_mib']:8.0f} MiB {m['rss_peak_mib']:5.0f} MiB"
             )
 
