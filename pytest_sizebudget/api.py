@@ -137,7 +137,8 @@ class SizeBudgetAPI:
             line=1,
             budget_bytes=0,
             packages=tuple(
-                FileRef(raw=str(p), path=p, key=f"packages[{i}]") for i, p in enumerate(resolved)
+                FileRef(raw=str(p), root=Path(), where=f"packages[{i}]")
+                for i, p in enumerate(resolved)
             ),
         )
         bf = BudgetFile(
@@ -146,7 +147,8 @@ class SizeBudgetAPI:
             root=self.root,
             sharing=sharing,
             blob_sizes=tuple(
-                FileRef(raw=str(p), path=p, key=f"blob_sizes[{i}]") for i, p in enumerate(sizes)
+                FileRef(raw=str(p), root=Path(), where=f"blob_sizes[{i}]")
+                for i, p in enumerate(sizes)
             ),
             budgets=(budget,),
         )

@@ -28,6 +28,31 @@ def kind_of(value: object) -> str:
     return type(value).__name__
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """A JSON value as a message quotes it: short, in JSON's spelling, never huge.
+
+    ``true``/``null``/``NaN`` as JSON writes them (not Python's ``True``), strings cut
+    to ``limit`` characters, integers with too many digits to print named by their kind,
+    and objects and lists by their kind only.
+    """
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    if isinstance(value, int):
+        return repr(value) if value.bit_length() <= 256 else "an integer of very many digits"
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, str):
+        text = repr(value[:limit])
+        if len(value) <= limit:
+            return text
+        return f"{text[:-1]}...{text[-1]} ({len(value):,} characters)"
+    return kind_of(value)
+
+
 class SizeBudgetError(Exception):
     """Base class of every error the plugin reports as a user error (no traceback)."""
 

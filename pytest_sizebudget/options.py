@@ -7,16 +7,21 @@ from pathlib import Path
 
 import pytest
 
+from .errors import shown
 from .measure.memory import DEFAULT_COMPRESSION_MEMORY
 from .settings import DEFAULT_PATTERNS, DEFAULT_PROGRESS_INTERVAL, DEFAULT_TOP, Settings
 from .units import SizeSyntaxError, parse_size
 
 
 def _top(value: str) -> int:
+    if len(value.strip()) > 18:  # int() refuses thousands of digits, and no one has 10^18
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of at most 18 digits, got {shown(value, 20)}"
+        )
     try:
         n = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {shown(value)}") from None
     if n < 0:
         raise argparse.ArgumentTypeError(f"must be 0 (show all) or more, got {n}")
     return n
@@ -138,7 +143,11 @@ def register(parser: pytest.Parser) -> None:
         type="bool",
         default=True,
     )
-    parser.addini("sizebudget_top", "default for --sizebudget-top", type="int", default=DEFAULT_TOP)
+    # A string, checked by _top: pytest's "int" type raised a bare ValueError
+    # (INTERNALERROR) for a value that is not a number.
+    parser.addini(
+        "sizebudget_top", "default for --sizebudget-top", type="string", default=str(DEFAULT_TOP)
+    )
     parser.addini(
         "sizebudget_progress_interval",
         "seconds between measurement progress lines when the output is not a terminal "
@@ -165,7 +174,7 @@ def settings_from_config(config: pytest.Config) -> Settings:
     if top is None:
         ini_top = str(config.getini("sizebudget_top"))
         try:
-            top = _top(ini_top)  # the ini type checks it is an integer, this that it is >= 0
+            top = _top(ini_top)
         except argparse.ArgumentTypeError as exc:
             raise pytest.UsageError(f"ini option sizebudget_top: {exc}") from None
     patterns = tuple(str(p) for p in config.getini("sizebudget_files")) or DEFAULT_PATTERNS

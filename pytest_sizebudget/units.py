@@ -14,6 +14,7 @@ unit is bytes.  The value must come out as a whole number of bytes (``"1.5 KiB"`
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from fractions import Fraction
 
@@ -35,6 +36,14 @@ UNITS: dict[str, int] = {
 _SIZE = re.compile(r"(?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*(?P<unit>[A-Za-z]*)")
 
 
+MAX_SIZE = 2**63 - 1
+"""The largest size: what a signed 64-bit integer holds, so every report reader can."""
+
+MAX_SIZE_STRING = 64
+"""Characters in a size string; ``int()`` refuses more than 4300 digits, and no size
+needs more than a few."""
+
+
 class SizeSyntaxError(ValueError):
     """A size value that is not a non-negative whole number of bytes."""
 
@@ -45,9 +54,13 @@ def parse_size(value: object) -> int:
         raise SizeSyntaxError(f"expected a size, got the boolean {str(value).lower()}")
     if isinstance(value, int):
         if value < 0:
-            raise SizeSyntaxError(f"size must not be negative, got {value}")
-        return value
+            raise SizeSyntaxError(f"size must not be negative, got {_digits(value)}")
+        return _at_most_max(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            # JSON5's NaN and Infinity
+            name = "NaN" if math.isnan(value) else ("-" if value < 0 else "") + "Infinity"
+            raise SizeSyntaxError(f"expected a size, got {name}")
         raise SizeSyntaxError(
             f"size must be a whole number of bytes or a string with a unit, got {value!r}"
         )
@@ -58,7 +71,27 @@ def parse_size(value: object) -> int:
     )
 
 
+def _digits(n: int) -> str:
+    """``n`` with thousands separators, or how many digits it has when that is too many."""
+    if n.bit_length() > 256:
+        return f"an integer of {len(str(n)) if n.bit_length() < 14_000 else 'thousands of'} digits"
+    return f"{n:,}"
+
+
+def _at_most_max(n: int) -> int:
+    if n > MAX_SIZE:
+        raise SizeSyntaxError(
+            f"size {_digits(n)} is larger than the largest size, {MAX_SIZE:,} bytes (2^63 - 1)"
+        )
+    return n
+
+
 def _parse_size_string(text: str) -> int:
+    if len(text) > MAX_SIZE_STRING:
+        raise SizeSyntaxError(
+            f"a size string of {len(text):,} characters is longer than the limit of "
+            f"{MAX_SIZE_STRING}"
+        )
     stripped = text.strip()
     if stripped.startswith("-"):
         raise SizeSyntaxError(f"size must not be negative, got {text!r}")
@@ -76,10 +109,13 @@ def _parse_size_string(text: str) -> int:
             + (f" (did you mean {hint!r}?)" if hint else "")
             + f"; known units: {', '.join(UNITS)}"
         )
-    amount = Fraction(match["num"]) * UNITS[unit]
+    number = match["num"]
+    if "." not in number:  # the usual case, without a Fraction
+        return _at_most_max(int(number) * UNITS[unit])
+    amount = Fraction(number) * UNITS[unit]
     if amount.denominator != 1:
         raise SizeSyntaxError(f"{text!r} is not a whole number of bytes ({float(amount)} B)")
-    return int(amount)
+    return _at_most_max(int(amount))
 
 
 def _closest_unit(unit: str) -> str | None:

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
+from itertools import count, repeat
+from pathlib import Path
 from typing import Any
 
 from pytest_sizebudget.errors import BudgetFileError, BudgetFileErrors, kind_of
 from pytest_sizebudget.units import SizeSyntaxError, parse_size
 
 from .json5_source import Json5Document
-
-KeyPath = tuple[str | int, ...]
+from .model import FileRef
+from .positions import KeyPath as KeyPath
+from .positions import dotted as dotted
 
 _MISSING = object()
-
-
-def dotted(path: KeyPath) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
-    return out
 
 
 class FieldReader:
@@ -140,6 +136,26 @@ class FieldReader:
             return None
         return [((*path, key, i), v) for i, v in enumerate(value)]
 
+    def file_refs(
+        self,
+        obj: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        root: Path,
+        *,
+        required: bool = False,
+        allow_single: bool = False,
+    ) -> tuple[FileRef, ...] | None:
+        """``strings`` as paths resolved from ``root``: the bulk of a large file."""
+        value = obj.get(key)
+        if type(value) is list and _all_non_empty_strings(value):
+            # FileRef called from C (starmap), sharing one key path: a third of the time
+            # of a list comprehension that makes a key path per reference.
+            base = (*path, key)
+            return tuple(map(FileRef, value, repeat(root), repeat(base), count()))
+        items = self.strings(obj, path, key, required=required, allow_single=allow_single)
+        return None if items is None else tuple(FileRef(v, root, p) for p, v in items)
+
     def strings(
         self,
         obj: Mapping[str, Any],
@@ -149,6 +165,9 @@ class FieldReader:
         required: bool = False,
         allow_single: bool = False,
     ) -> list[tuple[KeyPath, str]] | None:
+        value = obj.get(key)
+        if type(value) is list and _all_non_empty_strings(value):
+            return [((*path, key, i), v) for i, v in enumerate(value)]
         items = self.list_of(obj, path, key, required=required, allow_single=allow_single)
         if items is None:
             return None
@@ -159,6 +178,14 @@ class FieldReader:
             else:
                 self.error(item_path, f"expected a non-empty string, got {kind_of(v)}")
         return out
+
+
+def _all_non_empty_strings(values: list[Any]) -> bool:
+    try:
+        # At C speed: str.__len__ raises TypeError for anything but a string.
+        return all(map(str.__len__, values))
+    except TypeError:
+        return False
 
 
 def common_fields(

@@ -35,7 +35,7 @@ def parse_refs(r: FieldReader, obj: Mapping[str, Any], path: KeyPath, key: str, 
     items = r.strings(obj, path, key, allow_single=True)
     if items is None:
         return None
-    return tuple(FileRef(raw=v, path=root / v, key=dotted(p)) for p, v in items)
+    return tuple(FileRef(raw=v, root=root, where=p) for p, v in items)
 
 
 def parse_system(
@@ -65,7 +65,7 @@ def parse_system(
             value = None
         files = None
         if value is not None:
-            files = (FileRef(raw=value, path=root / value, key=dotted((*path, form))),)
+            files = (FileRef(raw=value, root=root, where=(*path, form)),)
     budgets: tuple[str, ...] = ()
     if "budgets" in extra_keys and "budgets" in obj:
         if form != "report":

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields, dotted
+from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.errors import kind_of
 from pytest_sizebudget.images import ImageFormatError, ImageSizes, measure_image
@@ -86,7 +86,7 @@ def parse_image_budget(
         return None
     return ImageBudget(
         **common,
-        images=tuple(FileRef(raw=v, path=root / v, key=dotted(p)) for p, v in images),
+        images=tuple(FileRef(raw=v, root=root, where=p) for p, v in images),
         format=None if fmt in (None, AUTO) else fmt,
         reserve_bytes=reserve or 0,
         warn_at=warn_at,

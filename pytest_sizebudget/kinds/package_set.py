@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pytest_sizebudget.accounting import MissingBlob, ResourceInput, SetInput, Usage, account
-from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields, dotted
+from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef, Layout
 from pytest_sizebudget.errors import InputError, SizeBudgetError
 from pytest_sizebudget.measure.sizer import SizeRequest
@@ -62,12 +62,11 @@ def parse_package_set(
     if r.object(entry, path, (*_COMMON, "packages", "merge")) is None:
         return None
     common = common_fields(r, entry, path)
-    packages = r.strings(entry, path, "packages", required=True)
+    packages = r.file_refs(entry, path, "packages", root, required=True)
     merge = r.boolean(entry, path, "merge")
     if common is None or packages is None:
         return None
-    refs = tuple(FileRef(raw=v, path=root / v, key=dotted(p)) for p, v in packages)
-    return PackageSetBudget(**common, packages=refs, merge=bool(merge))
+    return PackageSetBudget(**common, packages=packages, merge=bool(merge))
 
 
 def parse_resource(

@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields, dotted
+from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.budget.system_spec import SYSTEM_FORMS, SystemSpec, parse_system
+from pytest_sizebudget.errors import shown
 from pytest_sizebudget.product_inputs import System
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
 from pytest_sizebudget.report.text import aligned_rows
@@ -163,7 +164,9 @@ def parse_update(
     if "slots" in entry:
         raw = entry["slots"]
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-            r.error((*path, "slots"), f"expected a positive integer (1, or 2 for A/B), got {raw!r}")
+            r.error(
+                (*path, "slots"), f"expected a positive integer (1, or 2 for A/B), got {shown(raw)}"
+            )
         else:
             slots = raw
     sides: list[SystemSpec | None] = []
@@ -181,9 +184,7 @@ def parse_update(
     update_package = None
     raw_up = r.string(entry, path, "update_package")
     if raw_up:
-        update_package = FileRef(
-            raw=raw_up, path=root / raw_up, key=dotted((*path, "update_package"))
-        )
+        update_package = FileRef(raw=raw_up, root=root, where=(*path, "update_package"))
     elif raw_up is not None:
         r.error((*path, "update_package"), "must not be empty")
     source, target = sides

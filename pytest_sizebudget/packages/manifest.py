@@ -12,9 +12,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pytest_sizebudget.budget.limits import MAX_DEPTH, MAX_INTEGER_DIGITS, first_problem
+from pytest_sizebudget.budget.positions import dotted
 from pytest_sizebudget.errors import InputError
 
 from .model import MERKLE, BlobEntry, Package
+
+_MAX_STRING = 1 << 20  # paths and names; only a runaway is refused
+_HOSTILE = (
+    f"not readable as JSON within the limits (objects and lists nested at most {MAX_DEPTH} "
+    f"levels deep, integers of at most {MAX_INTEGER_DIGITS} digits)"
+)
 
 
 def _fail(path: Path, key: str, message: str) -> InputError:
@@ -24,7 +32,7 @@ def _fail(path: Path, key: str, message: str) -> InputError:
 def _read_json(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            data = json.load(f)
     except FileNotFoundError:
         raise InputError(f"{path}: file does not exist") from None
     except IsADirectoryError:
@@ -35,6 +43,16 @@ def _read_json(path: Path) -> Any:
         raise InputError(f"{path}: not UTF-8 text (byte offset {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except (RecursionError, ValueError):
+        # Nesting deeper than json's scanner goes, or an integer of more than 4300 digits.
+        raise InputError(f"{path}: {_HOSTILE}") from None
+    # Manifests and blobs.json are written by tools, but a lone surrogate in a path
+    # would crash writing the reports, and deep nesting the code that prints values.
+    problem = first_problem(data, max_string=_MAX_STRING)
+    if problem is not None:
+        where, message = problem
+        raise InputError(f"{path}: {dotted(where) + ': ' if where else ''}{message}")
+    return data
 
 
 def load_manifest(

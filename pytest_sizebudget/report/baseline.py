@@ -14,10 +14,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_sizebudget.budget.json5_parser import Json5SyntaxError, parse_json5
+from pytest_sizebudget.budget.limits import first_problem
+from pytest_sizebudget.budget.positions import LineIndex, dotted
 from pytest_sizebudget.errors import InputError
 
+from .baseline_schema import SchemaError, check_report
 from .diff import diff_packages
-from .json_report import SCHEMA_VERSION
 from .model import MATCHED, NEW, BudgetResult
 
 if TYPE_CHECKING:
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
 # lists the run's layouts; each budget's own "blobfs_layout" is compared).  Kinds name
 # their own such parameters (``BudgetKind.descriptive_parameters``).
 _NOT_SIZE_DETERMINING = frozenset({"blob_sizes", "blobfs_layouts"})
+
+# Strings of a report can be long (an error that lists many files); only huge is refused.
+_MAX_STRING = 1 << 20
 
 
 class BaselineParameterWarning(UserWarning):
@@ -70,29 +76,66 @@ def load_baseline(
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise BaselineError(f"baseline {shown}: cannot read: {reason}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BaselineError(
-            f"baseline {shown}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}"
-        ) from None
+    data = _parse(text, shown)
     if not isinstance(data, dict) or "schema_version" not in data:
         raise BaselineError(
             f"baseline {shown}: not a pytest-sizebudget JSON report (no schema_version); "
             "write one with --sizebudget-json"
         )
-    version = data["schema_version"]
-    if version != SCHEMA_VERSION:
-        raise BaselineError(
-            f"baseline {shown}: schema_version {version!r} is not supported "
-            f"(this version reads schema_version {SCHEMA_VERSION})"
-        )
     try:
-        budgets = tuple(kinds.result_from_dict(b) for b in data["budgets"])
-        tool = dict(data.get("tool") or {})
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise BaselineError(f"baseline {shown}: malformed budget entry: {exc!r}") from None
+        check_report(data)
+    except SchemaError as exc:
+        raise BaselineError(f"baseline {shown}: {exc}") from None
+    # Checked: from here nothing can fail on a field's type.
+    budgets = tuple(kinds.result_from_dict(b) for b in data["budgets"])
+    tool = dict(data.get("tool") or {})
     return Baseline(display=shown, tool=tool, budgets=budgets)
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Duplicate
+    return out
+
+
+def _parse(text: str, shown: str) -> Any:
+    """The JSON value of a baseline, within the budget-file limits, NaN refused."""
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise BaselineError(
+            f"baseline {shown}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}"
+        ) from None
+    except (_Duplicate, ValueError, RecursionError):
+        # A repeated key, an integer of more than 4300 digits, nesting deeper than json's
+        # scanner goes: the JSON5 parser finds which, and where.
+        raise _located(text, shown) from None
+    problem = first_problem(data, max_string=_MAX_STRING, finite=True)
+    if problem is not None:
+        where, message = problem
+        raise BaselineError(
+            f"baseline {shown}: {dotted(where)}: {message}"
+            if where
+            else f"baseline {shown}: {message}"
+        )
+    return data
+
+
+def _located(text: str, shown: str) -> BaselineError:
+    try:
+        parse_json5(text, max_string=_MAX_STRING)
+    except Json5SyntaxError as exc:
+        pos = LineIndex(text).position(exc.offset)
+        where = f"baseline {shown}:{pos.line}:{pos.column}"
+        if exc.path is not None:
+            return BaselineError(f"{where}: {dotted(exc.path)}: {exc.message}")
+        return BaselineError(f"{where}: invalid JSON: {exc.message}")
+    return BaselineError(f"baseline {shown}: cannot be read as JSON")  # pragma: no cover
 
 
 def compare(result: BudgetResult, baseline: Baseline) -> BudgetResult:

@@ -27,7 +27,7 @@ def good_file(product: Product) -> None:
     [
         (
             "{\n  package_set_budgets: [\n    {name: 'x',, }\n  ]\n}",
-            "broken.sizebudget.json5:3:17: invalid JSON5: *",
+            "broken.sizebudget.json5:3:16: invalid JSON5: *",
         ),
         (
             '{package_set_budgets: [{name: "x", budget_bytes: 1, packages: [], ownr: "o"}]}',
