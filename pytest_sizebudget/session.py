@@ -17,7 +17,7 @@ from .kinds.registry import KindRegistry
 from .measure.engine import EngineStats
 from .measure.sizer import add_stats, describe_stats, size_parameters
 from .report.baseline import Baseline, BaselineError, load_baseline
-from .report.gerrit import name_clashes, render_gerrit
+from .report.gerrit import gerrit_keys, render_gerrit
 from .report.html import render_html
 from .report.json_report import build_json_report, order, render_json
 from .report.model import BudgetResult, FileProblem
@@ -102,7 +102,7 @@ class SizeBudgetSession:
             self._write("HTML report", self.settings.html_path, html)
         if self.settings.gerrit_path is not None:
             self._write("Gerrit size report", self.settings.gerrit_path, render_gerrit(results))
-            self.warnings.extend(name_clashes(results))
+            self.warnings.extend(gerrit_keys(results).notes)
 
     def _write(self, what: str, path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
