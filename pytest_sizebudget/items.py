@@ -28,12 +28,10 @@ from .errors import SizeBudgetError
 from .evaluate import BudgetEvaluator, check_total
 from .keys import ITEM_REPORT, KINDS, SETTINGS
 from .kinds.registry import KindRegistry
+from .node_ids import FILE_ITEM_NAME, MEASURE_ITEM_NAME, TOTAL_ITEM_NAME, item_names
 from .report.baseline import Baseline, BaselineParameterWarning, compare, parameter_differences
 from .report.model import BudgetResult, FileProblem
 
-FILE_ITEM_NAME = "budget file"
-TOTAL_ITEM_NAME = "total_budget_bytes"
-MEASURE_ITEM_NAME = "(measurement)"
 # Listings in --tb=short failure text are cut to this many entries.
 SHORT_TOP = 3
 
@@ -76,8 +74,9 @@ class BudgetFileCollector(pytest.File):
             yield self._item(FILE_ITEM_NAME, _problem_check(problem), 1)
             return
         yield self._item(MEASURE_ITEM_NAME, _measure(bf), 1)
+        names = item_names(bf)
         for budget in bf.budgets:
-            yield self._item(budget.name, _budget_check(bf, budget.key), budget.line)
+            yield self._item(names[budget.key], _budget_check(bf, budget.key), budget.line)
         if bf.total is not None:
             yield self._item(TOTAL_ITEM_NAME, _total_check(bf), bf.total.line)
 

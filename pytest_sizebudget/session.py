@@ -22,6 +22,7 @@ from .report.html import render_html
 from .report.json_report import build_json_report, order, render_json
 from .report.model import BudgetResult, FileProblem
 from .report.summary import render_summary
+from .report.text import shown
 from .settings import Settings
 
 REPORT_ATTR = "sizebudget"
@@ -126,6 +127,6 @@ class SizeBudgetSession:
         if any(self.engine_stats.to_dict().values()):
             terminalreporter.write_line(describe_stats(self.engine_stats))
         for what, path in self.written:
-            terminalreporter.write_line(f"{what} written to {self.settings.display(path)}")
+            terminalreporter.write_line(f"{what} written to {shown(self.settings.display(path))}")
         for warning in self.warnings:
-            terminalreporter.write_line(f"WARNING: {warning}", yellow=True)
+            terminalreporter.write_line(f"WARNING: {shown(warning)}", yellow=True)

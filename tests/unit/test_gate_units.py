@@ -1,0 +1,37 @@
+"""The pieces behind "every budget in every report": escaping, node IDs, internal errors,
+output paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_sizebudget.budget.parse import load_budget_file
+from pytest_sizebudget.node_ids import item_names
+from pytest_sizebudget.report.text import shown
+
+
+def test_shown_escapes_what_a_terminal_must_not_print_raw() -> None:
+    assert shown("Software Delivery") == "Software Delivery"
+    assert shown("Grö\u00dfe 日本") == "Grö\u00dfe 日本"  # printable is kept
+    assert shown("a\nb\tc\rd") == "a\\nb\\tc\\rd"
+    assert shown("\x1b[31mred\x00") == "\\x1b[31mred\\x00"
+    assert shown("rtl\u202eoverride") == "rtl\\u202eoverride"
+    assert shown("lone\udc80") == "lone\\udc80"
+    assert shown("back\\slash") == "back\\slash"  # printable: as written
+
+
+def names_of(tmp_path: Path, text: str) -> list[str]:
+    (tmp_path / "f.json5").write_text(text)
+    return list(item_names(load_budget_file(tmp_path / "f.json5")).values())
+
+
+def test_item_names_are_escaped_and_unique(tmp_path: Path) -> None:
+    entry = '{{name: {}, budget_bytes: 1, packages: ["p"]}}'
+    names = ['"a\\nb"', '"a\\\\nb"', '"(measurement)"', '"plain"']
+    text = f"{{package_set_budgets: [{', '.join(entry.format(n) for n in names)}]}}"
+    assert names_of(tmp_path, text) == [
+        "a\\nb [package_set_budgets[0]]",  # escaped, it would meet the next name as written
+        "a\\nb",
+        "(measurement) [package_set_budgets[2]]",  # the file's measurement item has this one
+        "plain",
+    ]
