@@ -7,15 +7,20 @@ workers, so the summary and the files are the same with and without ``-n``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from . import __version__
+from .budget.model import BudgetFile
+from .evaluate import base_result
+from .keys import BUDGET
 from .kinds.registry import KindRegistry
 from .measure.engine import EngineStats
 from .measure.sizer import add_stats, describe_stats, size_parameters
+from .node_ids import NodeBudgets
 from .report.baseline import Baseline, BaselineError, load_baseline
 from .report.gerrit import gerrit_keys, render_gerrit
 from .report.html import render_html
@@ -26,6 +31,9 @@ from .report.text import shown
 from .settings import Settings
 
 REPORT_ATTR = "sizebudget"
+# What a collected budget that never gave a result says (the session ended first).
+NOT_RUN = "not run: the session stopped early"
+NOT_CHECKED = "not checked: the session ended before it ran"
 
 
 class SizeBudgetSession:
@@ -38,6 +46,12 @@ class SizeBudgetSession:
         self.engine_stats = EngineStats()
         self.warnings: list[str] = []
         self.baseline: Baseline | None = None
+        # Collected budget items by node ID, with the budget when this process collected
+        # them; under xdist, whose workers collect, every node ID with None.  And every
+        # node ID that reported.
+        self.collected: dict[str, tuple[BudgetFile, str] | None] = {}
+        self.reported: set[str] = set()
+        self.nodes = NodeBudgets(settings, kinds)
 
     def load_baseline(self) -> None:
         """Read ``--sizebudget-baseline`` up front, so a bad file stops the run at once."""
@@ -54,7 +68,47 @@ class SizeBudgetSession:
         return self.baseline.gone(self.results.values())
 
     @pytest.hookimpl
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            budget = item.stash.get(BUDGET, None)
+            if budget is not None:
+                self.collected[item.nodeid] = budget
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        """xdist: the controller learns what the workers collected (the same on each)."""
+        for nodeid in ids:
+            self.collected.setdefault(nodeid, None)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport) -> None:
+        """xdist: a worker died under ``crashitem``; its report carries nothing of ours."""
+        self._errored(crashitem, f"the xdist worker running it crashed ({report.longrepr})")
+
+    def _errored(
+        self,
+        nodeid: str,
+        reason: str,
+        known: tuple[BudgetFile, str] | None = None,
+        *,
+        budgets_only: bool = False,
+    ) -> None:
+        if known is not None:
+            bf, key = known
+            b = next(b for b in bf.budgets if b.key == key)
+            found: BudgetResult | FileProblem | None = base_result(
+                bf, b, self.settings.owner_template
+            ).with_error(reason)
+        else:
+            found = self.nodes.errored(nodeid, reason)
+        if isinstance(found, BudgetResult):
+            self.results[nodeid] = found
+        elif found is not None and not budgets_only:
+            self.problems[nodeid] = found
+
+    @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.reported.add(report.nodeid)
         data: dict[str, Any] | None = getattr(report, REPORT_ATTR, None)
         if not data:
             return
@@ -82,8 +136,33 @@ class SizeBudgetSession:
             },
         }
 
+    def _not_run(self, session: pytest.Session, exitstatus: int) -> None:
+        """Collected budgets that never gave a result become errors: the session stopped
+        early (``-x``, ``--maxfail``, an interrupt), or an xdist worker died before it
+        reached them.  Not with ``--collect-only`` and the setup-only modes, which run no
+        check by design.  A file's measurement or total item that did not run is no
+        problem of its own: its budgets say what is missing."""
+        option = session.config.option
+        if option.collectonly or getattr(option, "setuponly", False) or getattr(
+            option, "setupplan", False
+        ):
+            return
+        stop = session.shouldfail or session.shouldstop
+        dsession = session.config.pluginmanager.get_plugin("dsession")
+        stop = stop or getattr(dsession, "shouldstop", False)
+        if stop or exitstatus == pytest.ExitCode.INTERRUPTED:
+            reason = NOT_RUN + (f" ({stop})" if isinstance(stop, str) else "")
+        else:
+            reason = NOT_CHECKED
+        for nodeid, known in self.collected.items():
+            if nodeid in self.reported or nodeid in self.results:
+                continue
+            if known is not None or self.nodes.split(nodeid) is not None:
+                self._errored(nodeid, reason, known, budgets_only=True)
+
     @pytest.hookimpl
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self._not_run(session, exitstatus)
         results = order(list(self.results.values()))
         problems = list(self.problems.values())
         baseline = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_sizebudget.budget.parse import load_budget_file
+from pytest_sizebudget.internal_error import describe_exception, unexpected_reason
 from pytest_sizebudget.node_ids import item_names
 from pytest_sizebudget.report.text import shown
 
@@ -35,3 +36,21 @@ def test_item_names_are_escaped_and_unique(tmp_path: Path) -> None:
         "(measurement) [package_set_budgets[2]]",  # the file's measurement item has this one
         "plain",
     ]
+
+
+def raise_here() -> None:
+    raise ValueError("first line\nsecond line")
+
+
+def test_describe_exception_names_type_message_and_frames() -> None:
+    try:
+        raise_here()
+    except ValueError as exc:
+        text = describe_exception(exc, lambda p: p.name)
+    line = raise_here.__code__.co_firstlineno + 1
+    assert text == f"ValueError: first line ... (raised at test_gate_units.py:{line} raise_here)"
+
+
+def test_unexpected_reason_tells_a_bug_from_an_outside_stop() -> None:
+    assert unexpected_reason(KeyError("k")) == "internal error: KeyError: 'k'"
+    assert unexpected_reason(KeyboardInterrupt()) == "the check did not finish: KeyboardInterrupt"
