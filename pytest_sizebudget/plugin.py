@@ -16,6 +16,7 @@ import pytest
 from . import hookspecs, options
 from .api import explain
 from .fixtures import (
+    check_cache_dir,
     sizebudget,
     sizebudget_baseline,
     sizebudget_blob_sizes,
@@ -27,7 +28,7 @@ from .items import BudgetCheckFailed, BudgetFileCollector, BudgetItem, SizeBudge
 from .keys import ITEM_REPORT, KINDS, SETTINGS
 from .kinds.builtin import builtin_kind_list
 from .kinds.registry import KindError, KindRegistry
-from .session import REPORT_ATTR, SizeBudgetSession
+from .session import REPORT_ATTR, SizeBudgetSession, check_report_paths
 
 __all__ = [
     "SizeBudgetWarning",
@@ -68,6 +69,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[KINDS] = kinds
     if settings.enabled and not hasattr(config, "workerinput"):
+        # Where reports are written (the controller): bad paths stop the run before it starts.
+        check_report_paths(settings)
+        check_cache_dir(config, settings)
         session = SizeBudgetSession(settings, kinds)
         session.load_baseline()
         config.pluginmanager.register(session, "sizebudget-session")

@@ -7,7 +7,10 @@ workers, so the summary and the files are the same with and without ``-n``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +19,13 @@ import pytest
 from . import __version__
 from .budget.model import BudgetFile
 from .evaluate import base_result
+from .internal_error import describe_exception
 from .keys import BUDGET
 from .kinds.registry import KindRegistry
 from .measure.engine import EngineStats
 from .measure.sizer import add_stats, describe_stats, size_parameters
 from .node_ids import NodeBudgets
+from .output_paths import report_path_problem
 from .report.baseline import Baseline, BaselineError, load_baseline
 from .report.gerrit import gerrit_keys, render_gerrit
 from .report.html import render_html
@@ -31,9 +36,32 @@ from .report.text import shown
 from .settings import Settings
 
 REPORT_ATTR = "sizebudget"
+# Report options and where Settings keeps their paths, in the order they are checked.
+REPORT_OPTIONS = (
+    ("--sizebudget-json", "json_path"),
+    ("--sizebudget-html", "html_path"),
+    ("--sizebudget-gerrit", "gerrit_path"),
+)
 # What a collected budget that never gave a result says (the session ended first).
 NOT_RUN = "not run: the session stopped early"
 NOT_CHECKED = "not checked: the session ended before it ran"
+
+
+def check_report_paths(settings: Settings) -> None:
+    """A report path that cannot be written is a usage error before anything runs."""
+    seen: dict[Path, str] = {}
+    for option, attr in REPORT_OPTIONS:
+        path: Path | None = getattr(settings, attr)
+        if path is None:
+            continue
+        if path in seen:
+            raise pytest.UsageError(
+                f"{option} {path}: {seen[path]} writes the same file; give each report its own"
+            )
+        seen[path] = option
+        problem = report_path_problem(path)
+        if problem is not None:
+            raise pytest.UsageError(f"{option} {path}: {problem}")
 
 
 class SizeBudgetSession:
@@ -43,6 +71,7 @@ class SizeBudgetSession:
         self.results: dict[str, BudgetResult] = {}
         self.problems: dict[str, FileProblem] = {}
         self.written: list[tuple[str, Path]] = []
+        self.unwritten: list[str] = []  # reports that could not be written, and why
         self.engine_stats = EngineStats()
         self.warnings: list[str] = []
         self.baseline: Baseline | None = None
@@ -175,25 +204,62 @@ class SizeBudgetSession:
                 ],
             }
         if self.settings.json_path is not None:
-            report = build_json_report(results, problems, self.tool(), baseline)
-            self._write("JSON report", self.settings.json_path, render_json(report))
+            self._write(
+                "JSON report",
+                self.settings.json_path,
+                lambda: render_json(build_json_report(results, problems, self.tool(), baseline)),
+            )
         if self.settings.html_path is not None:
-            html = render_html(results, problems, self.tool(), baseline, self.kinds)
-            self._write("HTML report", self.settings.html_path, html)
+            self._write(
+                "HTML report",
+                self.settings.html_path,
+                lambda: render_html(results, problems, self.tool(), baseline, self.kinds),
+            )
         if self.settings.gerrit_path is not None:
-            self._write("Gerrit size report", self.settings.gerrit_path, render_gerrit(results))
+            gerrit = self.settings.gerrit_path
+            self._write("Gerrit size report", gerrit, lambda: render_gerrit(results))
             self.warnings.extend(gerrit_keys(results).notes)
+        if self.unwritten and session.exitstatus in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        ):
+            # A gate must not pass when one of its reports is missing.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _write(self, what: str, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        self.written.append((what, path))
+    def _write(self, what: str, path: Path, render: Callable[[], str]) -> None:
+        """Render and write one report; a failure is recorded, never raised, so that the
+        other reports and the terminal summary still come."""
+        tmp: str | None = None
+        try:
+            text = render()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # A new name beside the file, then a rename: a reader never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+            tmp = None
+        except OSError as exc:
+            self.unwritten.append(
+                f"{what} could not be written to {self.settings.display(path)}: "
+                f"{exc.strerror or exc}"
+                + (f": {self.settings.display(Path(exc.filename))}" if exc.filename else "")
+            )
+        except Exception as exc:  # a bug in a renderer: the summary still comes
+            self.unwritten.append(
+                f"{what} could not be written to {self.settings.display(path)}: "
+                f"internal error: {describe_exception(exc, self.settings.display)}"
+            )
+        else:
+            self.written.append((what, path))
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.results and not self.problems and not self.gone():
+        if not self.results and not self.problems and not self.gone() and not self.unwritten:
             return
         terminalreporter.write_sep("=", "size budgets")
         for line in render_summary(
@@ -209,3 +275,5 @@ class SizeBudgetSession:
             terminalreporter.write_line(f"{what} written to {shown(self.settings.display(path))}")
         for warning in self.warnings:
             terminalreporter.write_line(f"WARNING: {shown(warning)}", yellow=True)
+        for failure in self.unwritten:
+            terminalreporter.write_line(f"ERROR: {shown(failure)}", red=True)

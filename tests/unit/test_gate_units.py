@@ -3,11 +3,13 @@ output paths."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pytest_sizebudget.budget.parse import load_budget_file
 from pytest_sizebudget.internal_error import describe_exception, unexpected_reason
 from pytest_sizebudget.node_ids import item_names
+from pytest_sizebudget.output_paths import cache_dir_problem, report_path_problem
 from pytest_sizebudget.report.text import shown
 
 
@@ -54,3 +56,29 @@ def test_describe_exception_names_type_message_and_frames() -> None:
 def test_unexpected_reason_tells_a_bug_from_an_outside_stop() -> None:
     assert unexpected_reason(KeyError("k")) == "internal error: KeyError: 'k'"
     assert unexpected_reason(KeyboardInterrupt()) == "the check did not finish: KeyboardInterrupt"
+
+
+def test_report_path_problems(tmp_path: Path) -> None:
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_text("x")
+    os.mkfifo(tmp_path / "fifo")
+    assert report_path_problem(tmp_path / "dir") == "is a directory"
+    assert report_path_problem(tmp_path / "fifo") == "is a FIFO"
+    assert report_path_problem(tmp_path / "file") is None  # replaced when written
+    assert report_path_problem(tmp_path / "new/deeper/r.json") is None
+    assert report_path_problem(tmp_path / "file/r.json") == (
+        f"cannot be created: {tmp_path / 'file'} is not a directory"
+    )
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "fifo", "file"]
+
+
+def test_cache_dir_problems(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    assert cache_dir_problem(tmp_path / "file") == "is a regular file, not a directory"
+    assert cache_dir_problem(tmp_path / "file/cache") == (
+        f"cannot be created: {tmp_path / 'file'} is not a directory"
+    )
+    assert cache_dir_problem(tmp_path / "a/cache") is None
+    assert (tmp_path / "a/cache").is_dir()
+    assert list((tmp_path / "a/cache").iterdir()) == []  # the probe is gone
