@@ -78,7 +78,7 @@ class BudgetFileCollector(pytest.File):
         names = item_names(bf)
         for budget in bf.budgets:
             item = self._item(names[budget.key], _budget_check(bf, budget.key), budget.line)
-            item.stash[BUDGET] = (bf, budget.key)
+            item.stash[BUDGET] = (bf, budget)
             yield item
         if bf.total is not None:
             yield self._item(TOTAL_ITEM_NAME, _total_check(bf), bf.total.line)
@@ -122,8 +122,7 @@ class BudgetItem(pytest.Function):
             return {"problem": problem.to_dict()}, self._failure_repr(
                 excinfo, BudgetCheckFailed(problem.message)
             )
-        bf, key = budget
-        b = next(b for b in bf.budgets if b.key == key)
+        bf, b = budget
         kinds = self.config.stash[KINDS]
         result = base_result(bf, b, settings.owner_template).with_error(reason)
         failed = BudgetCheckFailed(

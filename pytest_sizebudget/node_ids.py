@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .budget.model import BudgetFile
+from .budget.model import Budget, BudgetFile
 from .budget.parse import load_budget_file
 from .errors import SizeBudgetError
 from .evaluate import base_result
@@ -59,7 +59,8 @@ class NodeBudgets:
     def __init__(self, settings: Settings, kinds: KindRegistry) -> None:
         self.settings = settings
         self.kinds = kinds
-        self._files: dict[Path, BudgetFile | str] = {}
+        # Each file's budgets by item name, or why the file cannot be read.
+        self._files: dict[Path, dict[str, tuple[BudgetFile, Budget]] | str] = {}
 
     def split(self, nodeid: str) -> tuple[Path, str] | None:
         """The budget file and item name of a node ID that may be a budget file's item."""
@@ -71,11 +72,11 @@ class NodeBudgets:
             return None
         return path, name
 
-    def _load(self, path: Path) -> BudgetFile | str:
+    def _load(self, path: Path) -> dict[str, tuple[BudgetFile, Budget]] | str:
         found = self._files.get(path)
         if found is None:
             try:
-                found = load_budget_file(
+                bf = load_budget_file(
                     path,
                     display=self.settings.display(path),
                     root_override=self.settings.root,
@@ -85,6 +86,9 @@ class NodeBudgets:
                 found = str(exc).splitlines()[0]
             except (OSError, ValueError) as exc:  # gone, or not ours at all
                 found = f"{self.settings.display(path)}: {exc}"
+            else:
+                names = item_names(bf)
+                found = {names[b.key]: (bf, b) for b in bf.budgets}
             self._files[path] = found
         return found
 
@@ -97,19 +101,20 @@ class NodeBudgets:
             return None
         path, name = where
         display = self.settings.display(path)
-        bf = self._load(path)
-        if isinstance(bf, str):
+        budgets = self._load(path)
+        if isinstance(budgets, str):
             # The file was read where the item ran; here it cannot be (changed since, or a
             # kind that a conftest.py the controller never loaded registers).
             return FileProblem(
                 file=display,
                 check=problem_check(name),
-                message=f"{display}: {name}: {reason} (its budget file cannot be read here: {bf})",
+                message=(
+                    f"{display}: {name}: {reason} (its budget file cannot be read here: {budgets})"
+                ),
             )
-        for key, item_name in item_names(bf).items():
-            if item_name == name:
-                b = next(b for b in bf.budgets if b.key == key)
-                return base_result(bf, b, self.settings.owner_template).with_error(reason)
+        if name in budgets:
+            bf, b = budgets[name]
+            return base_result(bf, b, self.settings.owner_template).with_error(reason)
         return FileProblem(
             file=display, check=problem_check(name), message=f"{display}: {name}: {reason}"
         )

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from . import __version__
-from .budget.model import BudgetFile
+from .budget.model import Budget, BudgetFile
 from .evaluate import base_result
 from .internal_error import describe_exception
 from .keys import BUDGET
@@ -78,7 +78,7 @@ class SizeBudgetSession:
         # Collected budget items by node ID, with the budget when this process collected
         # them; under xdist, whose workers collect, every node ID with None.  And every
         # node ID that reported.
-        self.collected: dict[str, tuple[BudgetFile, str] | None] = {}
+        self.collected: dict[str, tuple[BudgetFile, Budget] | None] = {}
         self.reported: set[str] = set()
         self.nodes = NodeBudgets(settings, kinds)
 
@@ -118,13 +118,12 @@ class SizeBudgetSession:
         self,
         nodeid: str,
         reason: str,
-        known: tuple[BudgetFile, str] | None = None,
+        known: tuple[BudgetFile, Budget] | None = None,
         *,
         budgets_only: bool = False,
     ) -> None:
         if known is not None:
-            bf, key = known
-            b = next(b for b in bf.budgets if b.key == key)
+            bf, b = known
             found: BudgetResult | FileProblem | None = base_result(
                 bf, b, self.settings.owner_template
             ).with_error(reason)
@@ -216,9 +215,10 @@ class SizeBudgetSession:
                 lambda: render_html(results, problems, self.tool(), baseline, self.kinds),
             )
         if self.settings.gerrit_path is not None:
+            keys = gerrit_keys(results)
             gerrit = self.settings.gerrit_path
-            self._write("Gerrit size report", gerrit, lambda: render_gerrit(results))
-            self.warnings.extend(gerrit_keys(results).notes)
+            self._write("Gerrit size report", gerrit, lambda: render_gerrit(results, keys))
+            self.warnings.extend(keys.notes)
         if self.unwritten and session.exitstatus in (
             pytest.ExitCode.OK,
             pytest.ExitCode.NO_TESTS_COLLECTED,

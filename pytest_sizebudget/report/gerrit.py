@@ -32,17 +32,16 @@ class GerritKeys:
     notes: tuple[str, ...]
 
 
-def _keys(name: str) -> tuple[str, ...]:
-    return (name, *(name + s for s in SUFFIXES))
-
-
 def _clashing(names: Sequence[str]) -> set[int]:
-    """Budgets any of whose keys another budget writes too."""
-    writers: dict[str, set[int]] = {}
+    """Budgets any of whose keys another budget writes too (one pass, one dict)."""
+    first: dict[str, int] = {}
+    out: set[int] = set()
     for i, name in enumerate(names):
-        for key in _keys(name):
-            writers.setdefault(key, set()).add(i)
-    return {i for who in writers.values() if len(who) > 1 for i in who}
+        for key in (name, *(name + s for s in SUFFIXES)):
+            j = first.setdefault(key, i)
+            if j != i:
+                out.update((i, j))
+    return out
 
 
 def _with_file(r: BudgetResult) -> str:
@@ -61,12 +60,11 @@ def gerrit_keys(results: Sequence[BudgetResult]) -> GerritKeys:
     key a budget may write counts, ``.owner`` too, whether or not it has an owner.
     """
     names = [r.name for r in results]
+    left = _clashing(names)
     for level in (_with_file, _with_key):
-        clashing = _clashing(names)
-        if not clashing:
-            break
-        for i in clashing:
+        for i in left:
             names[i] = level(results[i])
+        left = _clashing(names) if left else left
     order = sorted(range(len(results)), key=lambda i: (results[i].file, results[i].key, names[i]))
     notes = [
         f"budget {results[i].name!r} in {results[i].file} would write Gerrit keys that "
@@ -74,7 +72,6 @@ def gerrit_keys(results: Sequence[BudgetResult]) -> GerritKeys:
         for i in order
         if names[i] != results[i].name
     ]
-    left = _clashing(names)
     # Only names made to meet our own disambiguation get here: say so, and let the
     # budget that sorts last win, as the report always did.
     notes.extend(
@@ -86,8 +83,11 @@ def gerrit_keys(results: Sequence[BudgetResult]) -> GerritKeys:
     return GerritKeys(tuple(names), tuple(notes))
 
 
-def gerrit_report(results: Sequence[BudgetResult]) -> dict[str, int | str]:
-    names = gerrit_keys(results).names
+def gerrit_report(
+    results: Sequence[BudgetResult], keys: GerritKeys | None = None
+) -> dict[str, int | str]:
+    """The report; ``keys``: ``gerrit_keys(results)``, when the caller has it already."""
+    names = (keys or gerrit_keys(results)).names
     out: dict[str, int | str] = {}
     ranked = sorted(
         range(len(results)), key=lambda i: (results[i].file, results[i].line, results[i].key)
@@ -106,5 +106,6 @@ def gerrit_report(results: Sequence[BudgetResult]) -> dict[str, int | str]:
     return dict(sorted(out.items()))
 
 
-def render_gerrit(results: Sequence[BudgetResult]) -> str:
-    return json.dumps(gerrit_report(results), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def render_gerrit(results: Sequence[BudgetResult], keys: GerritKeys | None = None) -> str:
+    report = gerrit_report(results, keys)
+    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
