@@ -17,12 +17,27 @@ from urllib.parse import quote_plus
 
 from .budget.model import Budget, BudgetFile
 from .errors import SizeBudgetError
-from .kinds.base import EvaluationContext
+from .internal_error import unexpected_reason
+from .kinds.base import BudgetKind, EvaluationContext
 from .kinds.registry import KindRegistry
 from .measure.sizer import BlobSizer, EngineSizer
 from .packages.blob_sizes import BlobSizeStore
 from .packages.loader import PackageLoader
 from .report.model import BudgetResult, FileProblem
+
+
+def base_result(bf: BudgetFile, b: Budget, owner_template: str | None) -> BudgetResult:
+    """A budget's result before measurement: what the budget file alone says."""
+    return BudgetResult(
+        name=b.name,
+        kind=b.kind,
+        file=bf.display,
+        line=b.line,
+        key=b.key,
+        budget_bytes=b.budget_bytes,
+        creep_budget_bytes=b.creep_budget_bytes,
+        owner=owner_url(b, owner_template),
+    )
 
 
 def owner_url(budget: Budget, template: str | None) -> str | None:
@@ -88,26 +103,18 @@ class BudgetEvaluator:
     def result(self, bf: BudgetFile, key: str) -> BudgetResult:
         return self.evaluate(bf).results[key]
 
-    def _base(self, bf: BudgetFile, b: Budget) -> BudgetResult:
-        return BudgetResult(
-            name=b.name,
-            kind=b.kind,
-            file=bf.display,
-            line=b.line,
-            key=b.key,
-            budget_bytes=b.budget_bytes,
-            creep_budget_bytes=b.creep_budget_bytes,
-            owner=owner_url(b, self.owner_template),
-        )
-
     def _evaluate(self, bf: BudgetFile) -> FileEvaluation:
-        base = {b.key: self._base(bf, b) for b in bf.budgets}
-        context = EvaluationContext(
-            blob_sizes=self.blob_sizes,
-            sizer=self.sizer,
-            packages=PackageLoader(bf, self.sizer.hash_files, self.display),
-            display=self.display,
-        )
+        base = {b.key: base_result(bf, b, self.owner_template) for b in bf.budgets}
+        try:
+            context = EvaluationContext(
+                blob_sizes=self.blob_sizes,
+                sizer=self.sizer,
+                packages=PackageLoader(bf, self.sizer.hash_files, self.display),
+                display=self.display,
+            )
+        except Exception as exc:  # a bug: every budget of the file says so, the run goes on
+            reason = unexpected_reason(exc, self.display)
+            return FileEvaluation({k: r.with_error(reason) for k, r in base.items()})
         by_kind: dict[str, list[Budget]] = {}
         for b in bf.budgets:
             by_kind.setdefault(self.kinds.of_budget(b).name, []).append(b)
@@ -117,17 +124,35 @@ class BudgetEvaluator:
             if not budgets:
                 continue
             try:
-                got = kind.evaluate(context, bf, budgets, {b.key: base[b.key] for b in budgets})
-            except SizeBudgetError as exc:
-                got = {b.key: base[b.key].with_error(str(exc)) for b in budgets}
-            for b in budgets:
-                found = got.get(b.key)
-                if found is None:
-                    found = base[b.key].with_error(
-                        f"budget kind {kind.name!r} gave no result for {b.key}"
-                    )
-                results[b.key] = self.kinds.with_warning(found)
+                results.update(self._evaluate_kind(kind, context, bf, budgets, base))
+            except Exception as exc:
+                # A bug in a kind (ours or a conftest's): its budgets fail with what was
+                # raised and where, and the file's other kinds are still evaluated.
+                reason = unexpected_reason(exc, self.display)
+                results.update({b.key: base[b.key].with_error(reason) for b in budgets})
         return FileEvaluation({b.key: results[b.key] for b in bf.budgets})
+
+    def _evaluate_kind(
+        self,
+        kind: BudgetKind,
+        context: EvaluationContext,
+        bf: BudgetFile,
+        budgets: list[Budget],
+        base: Mapping[str, BudgetResult],
+    ) -> dict[str, BudgetResult]:
+        try:
+            got = kind.evaluate(context, bf, budgets, {b.key: base[b.key] for b in budgets})
+        except SizeBudgetError as exc:
+            got = {b.key: base[b.key].with_error(str(exc)) for b in budgets}
+        results: dict[str, BudgetResult] = {}
+        for b in budgets:
+            found = got.get(b.key)
+            if found is None:
+                found = base[b.key].with_error(
+                    f"budget kind {kind.name!r} gave no result for {b.key}"
+                )
+            results[b.key] = self.kinds.with_warning(found)
+        return results
 
 
 def check_total(bf: BudgetFile, kinds: KindRegistry) -> FileProblem | None:

@@ -14,6 +14,7 @@ from .api import SizeBudgetAPI
 from .evaluate import BudgetEvaluator
 from .keys import KINDS, SETTINGS
 from .measure.sizer import BlobSizer, EngineSizer, Progress, ProgressSink
+from .output_paths import cache_dir_problem
 from .packages.blob_sizes import BlobSizeStore
 from .report.baseline import Baseline, load_baseline
 from .settings import Settings
@@ -44,7 +45,11 @@ def sizebudget_sizer(pytestconfig: pytest.Config, sizebudget_settings: Settings)
 
 
 def cache_root(config: pytest.Config, settings: Settings) -> Path | None:
-    """Where measurements are kept: the option, else pytest's cache, else nowhere."""
+    """Where measurements are kept: the option, else pytest's cache, else nowhere.
+
+    pytest's cache directory may be unusable (a read-only checkout): the run is then
+    uncached, which ``check_cache_dir`` told the user at start.
+    """
     if settings.no_cache:
         return None
     if settings.cache_dir is not None:
@@ -52,7 +57,46 @@ def cache_root(config: pytest.Config, settings: Settings) -> Path | None:
     cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
     if cache is None:
         return None
-    return Path(cache.mkdir("sizebudget"))
+    try:
+        path = Path(cache.mkdir("sizebudget"))
+    except OSError:
+        return None
+    return path if cache_dir_problem(path) is None else None
+
+
+def check_cache_dir(config: pytest.Config, settings: Settings) -> None:
+    """An unusable ``--sizebudget-cache-dir`` is a usage error before anything runs: the
+    user asked for that cache, and a run that silently measures everything again can
+    take hours.  pytest's own cache directory being unusable only costs speed and is not
+    the user's choice: a warning says that the run is uncached."""
+    if settings.no_cache:
+        return
+    if settings.cache_dir is not None:
+        problem = cache_dir_problem(settings.cache_dir)
+        if problem is not None:
+            raise pytest.UsageError(
+                f"--sizebudget-cache-dir {settings.cache_dir}: {problem} "
+                "(--sizebudget-no-cache runs without a cache)"
+            )
+        return
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return
+    try:
+        path = Path(cache.mkdir("sizebudget"))
+    except OSError as exc:
+        problem = f"cannot be created: {exc.strerror or exc}"
+        where = f"in pytest's cache directory {config.getini('cache_dir')}"
+    else:
+        problem, where = cache_dir_problem(path), settings.display(path)
+    if problem is not None:
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning(
+                f"sizebudget: the measurement cache {where} {problem}; this run is uncached "
+                "(every blob that needs a size is measured)"
+            ),
+            stacklevel=2,
+        )
 
 
 # A measurement shorter than this says nothing on the terminal.

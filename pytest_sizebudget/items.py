@@ -25,15 +25,14 @@ import pytest
 from .budget.model import BudgetFile
 from .budget.parse import load_budget_file
 from .errors import SizeBudgetError
-from .evaluate import BudgetEvaluator, check_total
-from .keys import ITEM_REPORT, KINDS, SETTINGS
+from .evaluate import BudgetEvaluator, base_result, check_total
+from .internal_error import unexpected_reason
+from .keys import BUDGET, ITEM_REPORT, KINDS, SETTINGS
 from .kinds.registry import KindRegistry
+from .node_ids import FILE_ITEM_NAME, MEASURE_ITEM_NAME, TOTAL_ITEM_NAME, item_names, problem_check
 from .report.baseline import Baseline, BaselineParameterWarning, compare, parameter_differences
 from .report.model import BudgetResult, FileProblem
 
-FILE_ITEM_NAME = "budget file"
-TOTAL_ITEM_NAME = "total_budget_bytes"
-MEASURE_ITEM_NAME = "(measurement)"
 # Listings in --tb=short failure text are cut to this many entries.
 SHORT_TOP = 3
 
@@ -76,8 +75,11 @@ class BudgetFileCollector(pytest.File):
             yield self._item(FILE_ITEM_NAME, _problem_check(problem), 1)
             return
         yield self._item(MEASURE_ITEM_NAME, _measure(bf), 1)
+        names = item_names(bf)
         for budget in bf.budgets:
-            yield self._item(budget.name, _budget_check(bf, budget.key), budget.line)
+            item = self._item(names[budget.key], _budget_check(bf, budget.key), budget.line)
+            item.stash[BUDGET] = (bf, budget)
+            yield item
         if bf.total is not None:
             yield self._item(TOTAL_ITEM_NAME, _total_check(bf), bf.total.line)
 
@@ -92,17 +94,59 @@ class BudgetItem(pytest.Function):
         what = "measurement" if self.name == MEASURE_ITEM_NAME else f"size budget: {self.name}"
         return self.path, max(self.stash.get(_LINE, 1) - 1, 0), what
 
+    def unexpected_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> tuple[dict[str, Any], Any]:
+        """What a report gets when this item failed without a verdict of its own.
+
+        Anything raised while the item was set up or run that is not our verdict (a bug
+        in the plugin or a kind, a ``conftest.py`` fixture that raises, a timeout
+        plugin's ``pytest.fail``): a budget gets an error result and a file's other
+        items a problem, so that every report keeps them; the failure text is one short
+        message with what was raised and where, not a traceback of our internals.
+        Returns the report's data and its ``longrepr``.
+        """
+        settings = self.config.stash[SETTINGS]
+        exc = excinfo.value
+        if isinstance(exc, SizeBudgetError):
+            reason = str(exc)
+        else:
+            reason = unexpected_reason(exc, settings.display)
+        budget = self.stash.get(BUDGET, None)
+        if budget is None:
+            problem = FileProblem(
+                file=settings.display(self.path),
+                check=problem_check(self.name),
+                message=f"{settings.display(self.path)}: {self.name}: {reason}",
+            )
+            return {"problem": problem.to_dict()}, self._failure_repr(
+                excinfo, BudgetCheckFailed(problem.message)
+            )
+        bf, b = budget
+        kinds = self.config.stash[KINDS]
+        result = base_result(bf, b, settings.owner_template).with_error(reason)
+        failed = BudgetCheckFailed(
+            kinds.failure_text(result, settings.top_n),
+            line=kinds.failure_line(result),
+        )
+        return {"result": result.to_dict()}, self._failure_repr(excinfo, failed)
+
+    def _failure_repr(
+        self, excinfo: pytest.ExceptionInfo[BaseException], failed: BudgetCheckFailed
+    ) -> Any:
+        tb = self.config.getoption("tbstyle", "auto")
+        if tb == "no":
+            return ""
+        if tb == "line":
+            return _line_repr(excinfo, self, failed.line)
+        return failed.short if tb == "short" else str(failed)
+
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
         exc = excinfo.value
         if isinstance(exc, BudgetCheckFailed):
-            tb = self.config.getoption("tbstyle", "auto")
-            if tb == "no":
-                return ""
-            if tb == "line":
-                return _line_repr(excinfo, self, exc.line)
-            return exc.short if tb == "short" else str(exc)
+            return self._failure_repr(excinfo, exc)
         if isinstance(exc, SizeBudgetError | SizeBudgetWarning):  # -W error::...
             return str(exc)
         return super().repr_failure(excinfo)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from .budget.model import Budget, BudgetFile
 from .kinds.registry import KindRegistry
 from .settings import Settings
 
@@ -14,3 +15,6 @@ SETTINGS = pytest.StashKey[Settings]()
 KINDS = pytest.StashKey[KindRegistry]()
 # What an item hands to its report: {"result": {...}}, {"problem": {...}}, {"engine": {...}}.
 ITEM_REPORT = pytest.StashKey[dict[str, Any]]()
+# On a budget item: the budget file and the budget it checks, so that a failure without
+# a result, or a session that never runs it, still gives the budget a result.
+BUDGET = pytest.StashKey[tuple[BudgetFile, Budget]]()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from . import hookspecs, options
 from .api import explain
 from .fixtures import (
+    check_cache_dir,
     sizebudget,
     sizebudget_baseline,
     sizebudget_blob_sizes,
@@ -22,11 +24,11 @@ from .fixtures import (
     sizebudget_settings,
     sizebudget_sizer,
 )
-from .items import BudgetFileCollector, SizeBudgetWarning
+from .items import BudgetCheckFailed, BudgetFileCollector, BudgetItem, SizeBudgetWarning
 from .keys import ITEM_REPORT, KINDS, SETTINGS
 from .kinds.builtin import builtin_kind_list
 from .kinds.registry import KindError, KindRegistry
-from .session import REPORT_ATTR, SizeBudgetSession
+from .session import REPORT_ATTR, SizeBudgetSession, check_report_paths
 
 __all__ = [
     "SizeBudgetWarning",
@@ -67,6 +69,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[KINDS] = kinds
     if settings.enabled and not hasattr(config, "workerinput"):
+        # Where reports are written (the controller): bad paths stop the run before it starts.
+        check_report_paths(settings)
+        check_cache_dir(config, settings)
         session = SizeBudgetSession(settings, kinds)
         session.load_baseline()
         config.pluginmanager.register(session, "sizebudget-session")
@@ -104,9 +109,24 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if call.when == "call":
-        data = item.stash.get(ITEM_REPORT, None)
-        if data is not None:
-            # Plain attributes of a TestReport survive xdist's serialisation.
-            setattr(report, REPORT_ATTR, data)
+    if not isinstance(item, BudgetItem) or call.when not in ("setup", "call"):
+        return report
+    data = item.stash.get(ITEM_REPORT, None) if call.when == "call" else None
+    if report.failed and call.excinfo is not None and not _a_verdict(call.excinfo.value, data):
+        # No verdict of ours: whatever was raised, the budget still reaches every report.
+        extra, report.longrepr = item.unexpected_failure(call.excinfo)
+        data = {**(data or {}), **extra}
+    if data:
+        # Plain attributes of a TestReport survive xdist's serialisation.
+        setattr(report, REPORT_ATTR, data)
     return report
+
+
+def _a_verdict(exc: BaseException, data: dict[str, Any] | None) -> bool:
+    """Whether the item failed with a verdict its report already carries (a budget over
+    or unchecked, a file's problem), or with a warning made an error (``-W error``)."""
+    if isinstance(exc, SizeBudgetWarning):
+        return True
+    if not isinstance(exc, BudgetCheckFailed) or not data:
+        return False
+    return "problem" in data or ("result" in data and not data["result"]["passed"])

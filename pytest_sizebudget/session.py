@@ -7,24 +7,61 @@ workers, so the summary and the files are the same with and without ``-n``.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from . import __version__
+from .budget.model import Budget, BudgetFile
+from .evaluate import base_result
+from .internal_error import describe_exception
+from .keys import BUDGET
 from .kinds.registry import KindRegistry
 from .measure.engine import EngineStats
 from .measure.sizer import add_stats, describe_stats, size_parameters
+from .node_ids import NodeBudgets
+from .output_paths import report_path_problem
 from .report.baseline import Baseline, BaselineError, load_baseline
-from .report.gerrit import name_clashes, render_gerrit
+from .report.gerrit import gerrit_keys, render_gerrit
 from .report.html import render_html
 from .report.json_report import build_json_report, order, render_json
 from .report.model import BudgetResult, FileProblem
 from .report.summary import render_summary
+from .report.text import shown
 from .settings import Settings
 
 REPORT_ATTR = "sizebudget"
+# Report options and where Settings keeps their paths, in the order they are checked.
+REPORT_OPTIONS = (
+    ("--sizebudget-json", "json_path"),
+    ("--sizebudget-html", "html_path"),
+    ("--sizebudget-gerrit", "gerrit_path"),
+)
+# What a collected budget that never gave a result says (the session ended first).
+NOT_RUN = "not run: the session stopped early"
+NOT_CHECKED = "not checked: the session ended before it ran"
+
+
+def check_report_paths(settings: Settings) -> None:
+    """A report path that cannot be written is a usage error before anything runs."""
+    seen: dict[Path, str] = {}
+    for option, attr in REPORT_OPTIONS:
+        path: Path | None = getattr(settings, attr)
+        if path is None:
+            continue
+        if path in seen:
+            raise pytest.UsageError(
+                f"{option} {path}: {seen[path]} writes the same file; give each report its own"
+            )
+        seen[path] = option
+        problem = report_path_problem(path)
+        if problem is not None:
+            raise pytest.UsageError(f"{option} {path}: {problem}")
 
 
 class SizeBudgetSession:
@@ -34,9 +71,16 @@ class SizeBudgetSession:
         self.results: dict[str, BudgetResult] = {}
         self.problems: dict[str, FileProblem] = {}
         self.written: list[tuple[str, Path]] = []
+        self.unwritten: list[str] = []  # reports that could not be written, and why
         self.engine_stats = EngineStats()
         self.warnings: list[str] = []
         self.baseline: Baseline | None = None
+        # Collected budget items by node ID, with the budget when this process collected
+        # them; under xdist, whose workers collect, every node ID with None.  And every
+        # node ID that reported.
+        self.collected: dict[str, tuple[BudgetFile, Budget] | None] = {}
+        self.reported: set[str] = set()
+        self.nodes = NodeBudgets(settings, kinds)
 
     def load_baseline(self) -> None:
         """Read ``--sizebudget-baseline`` up front, so a bad file stops the run at once."""
@@ -53,7 +97,46 @@ class SizeBudgetSession:
         return self.baseline.gone(self.results.values())
 
     @pytest.hookimpl
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            budget = item.stash.get(BUDGET, None)
+            if budget is not None:
+                self.collected[item.nodeid] = budget
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        """xdist: the controller learns what the workers collected (the same on each)."""
+        for nodeid in ids:
+            self.collected.setdefault(nodeid, None)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport) -> None:
+        """xdist: a worker died under ``crashitem``; its report carries nothing of ours."""
+        self._errored(crashitem, f"the xdist worker running it crashed ({report.longrepr})")
+
+    def _errored(
+        self,
+        nodeid: str,
+        reason: str,
+        known: tuple[BudgetFile, Budget] | None = None,
+        *,
+        budgets_only: bool = False,
+    ) -> None:
+        if known is not None:
+            bf, b = known
+            found: BudgetResult | FileProblem | None = base_result(
+                bf, b, self.settings.owner_template
+            ).with_error(reason)
+        else:
+            found = self.nodes.errored(nodeid, reason)
+        if isinstance(found, BudgetResult):
+            self.results[nodeid] = found
+        elif found is not None and not budgets_only:
+            self.problems[nodeid] = found
+
+    @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.reported.add(report.nodeid)
         data: dict[str, Any] | None = getattr(report, REPORT_ATTR, None)
         if not data:
             return
@@ -81,8 +164,33 @@ class SizeBudgetSession:
             },
         }
 
+    def _not_run(self, session: pytest.Session, exitstatus: int) -> None:
+        """Collected budgets that never gave a result become errors: the session stopped
+        early (``-x``, ``--maxfail``, an interrupt), or an xdist worker died before it
+        reached them.  Not with ``--collect-only`` and the setup-only modes, which run no
+        check by design.  A file's measurement or total item that did not run is no
+        problem of its own: its budgets say what is missing."""
+        option = session.config.option
+        if option.collectonly or getattr(option, "setuponly", False) or getattr(
+            option, "setupplan", False
+        ):
+            return
+        stop = session.shouldfail or session.shouldstop
+        dsession = session.config.pluginmanager.get_plugin("dsession")
+        stop = stop or getattr(dsession, "shouldstop", False)
+        if stop or exitstatus == pytest.ExitCode.INTERRUPTED:
+            reason = NOT_RUN + (f" ({stop})" if isinstance(stop, str) else "")
+        else:
+            reason = NOT_CHECKED
+        for nodeid, known in self.collected.items():
+            if nodeid in self.reported or nodeid in self.results:
+                continue
+            if known is not None or self.nodes.split(nodeid) is not None:
+                self._errored(nodeid, reason, known, budgets_only=True)
+
     @pytest.hookimpl
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self._not_run(session, exitstatus)
         results = order(list(self.results.values()))
         problems = list(self.problems.values())
         baseline = None
@@ -95,25 +203,63 @@ class SizeBudgetSession:
                 ],
             }
         if self.settings.json_path is not None:
-            report = build_json_report(results, problems, self.tool(), baseline)
-            self._write("JSON report", self.settings.json_path, render_json(report))
+            self._write(
+                "JSON report",
+                self.settings.json_path,
+                lambda: render_json(build_json_report(results, problems, self.tool(), baseline)),
+            )
         if self.settings.html_path is not None:
-            html = render_html(results, problems, self.tool(), baseline, self.kinds)
-            self._write("HTML report", self.settings.html_path, html)
+            self._write(
+                "HTML report",
+                self.settings.html_path,
+                lambda: render_html(results, problems, self.tool(), baseline, self.kinds),
+            )
         if self.settings.gerrit_path is not None:
-            self._write("Gerrit size report", self.settings.gerrit_path, render_gerrit(results))
-            self.warnings.extend(name_clashes(results))
+            keys = gerrit_keys(results)
+            gerrit = self.settings.gerrit_path
+            self._write("Gerrit size report", gerrit, lambda: render_gerrit(results, keys))
+            self.warnings.extend(keys.notes)
+        if self.unwritten and session.exitstatus in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        ):
+            # A gate must not pass when one of its reports is missing.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _write(self, what: str, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        self.written.append((what, path))
+    def _write(self, what: str, path: Path, render: Callable[[], str]) -> None:
+        """Render and write one report; a failure is recorded, never raised, so that the
+        other reports and the terminal summary still come."""
+        tmp: str | None = None
+        try:
+            text = render()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # A new name beside the file, then a rename: a reader never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+            tmp = None
+        except OSError as exc:
+            self.unwritten.append(
+                f"{what} could not be written to {self.settings.display(path)}: "
+                f"{exc.strerror or exc}"
+                + (f": {self.settings.display(Path(exc.filename))}" if exc.filename else "")
+            )
+        except Exception as exc:  # a bug in a renderer: the summary still comes
+            self.unwritten.append(
+                f"{what} could not be written to {self.settings.display(path)}: "
+                f"internal error: {describe_exception(exc, self.settings.display)}"
+            )
+        else:
+            self.written.append((what, path))
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.results and not self.problems and not self.gone():
+        if not self.results and not self.problems and not self.gone() and not self.unwritten:
             return
         terminalreporter.write_sep("=", "size budgets")
         for line in render_summary(
@@ -126,6 +272,8 @@ class SizeBudgetSession:
         if any(self.engine_stats.to_dict().values()):
             terminalreporter.write_line(describe_stats(self.engine_stats))
         for what, path in self.written:
-            terminalreporter.write_line(f"{what} written to {self.settings.display(path)}")
+            terminalreporter.write_line(f"{what} written to {shown(self.settings.display(path))}")
         for warning in self.warnings:
-            terminalreporter.write_line(f"WARNING: {warning}", yellow=True)
+            terminalreporter.write_line(f"WARNING: {shown(warning)}", yellow=True)
+        for failure in self.unwritten:
+            terminalreporter.write_line(f"ERROR: {shown(failure)}", red=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytest_sizebudget.accounting import BlobCharge, PackageCharge
-from pytest_sizebudget.report.text import aligned_rows
+from pytest_sizebudget.report.text import aligned_rows, shown
 from pytest_sizebudget.units import describe, format_bytes
 
 from .diff import render_changes
@@ -16,7 +16,7 @@ from .model import BudgetResult
 def render_error(result: BudgetResult, title: str) -> str:
     """A budget that could not be checked: where it is, and the error as it was given."""
     lines = [f"{title} could not be checked", f"  file    {_where(result)}", ""]
-    lines.extend((result.error or "").splitlines())
+    lines.extend(shown(line) for line in (result.error or "").splitlines())
     return "\n".join(lines)
 
 
@@ -52,7 +52,7 @@ def render_generic_line(result: BudgetResult, title: str) -> str:
     """One line for ``--tb=line``: the verdict and by how much."""
     if result.error is not None:
         first = next(iter(result.error.splitlines()), "")
-        return f"{title} could not be checked: {first}"
+        return f"{title} could not be checked: {shown(first)}"
     verdicts = []
     if result.over_budget:
         over = result.over_by or 0
@@ -72,7 +72,7 @@ def creep_headline(result: BudgetResult, title: str) -> str:
 
 
 def _where(result: BudgetResult) -> str:
-    return f"{result.file}:{result.line} ({result.key})"
+    return shown(f"{result.file}:{result.line} ({result.key})")
 
 
 def _numbers(result: BudgetResult) -> list[str]:
@@ -107,12 +107,12 @@ def render_breakdown(
     if not packages and not fixed_bytes:
         return ["(no packages)"]
     ranked = sorted(packages, key=lambda p: (-p.proportional_size, p.name, p.origin))
-    shown = ranked[:top_n] if top_n > 0 else ranked
+    listed = ranked[:top_n] if top_n > 0 else ranked
     rows: list[tuple[str, str, str, str]] = []
-    for p in shown:
+    for p in listed:
         rows.append(
             (
-                f"{p.name}  ({p.origin})",
+                shown(f"{p.name}  ({p.origin})"),
                 format_bytes(p.used_space_in_blobfs),
                 "",
                 format_bytes(p.proportional_size),
@@ -120,7 +120,7 @@ def render_breakdown(
         )
         blobs = sorted(p.blobs, key=lambda b: (-b.charged_bytes, b.path, b.merkle))
         for b in blobs[:top_n] if top_n > 0 else blobs:
-            rows.append((f"  {b.path}  [{b.merkle[:12]}]", _size(b), _share(b), _charged(b)))
+            rows.append((shown(f"  {b.path}  [{b.merkle[:12]}]"), _size(b), _share(b), _charged(b)))
         if top_n > 0 and len(blobs) > top_n:
             rest = blobs[top_n:]
             rows.append(
@@ -134,7 +134,7 @@ def render_breakdown(
     if fixed_bytes:
         rows.append(("merged meta.far (fixed allowance)", "", "", format_bytes(fixed_bytes)))
     header = ("PACKAGE / BLOB", "SIZE", "SHARED BY", "CHARGED")
-    out = [f"Largest packages ({len(shown)} of {len(packages)}):"]
+    out = [f"Largest packages ({len(listed)} of {len(packages)}):"]
     out.extend(aligned_rows(header, rows, "<>>>"))
     if top_n > 0 and len(ranked) > top_n:
         rest_p = ranked[top_n:]
@@ -153,7 +153,7 @@ def _size(b: BlobCharge) -> str:
 
 def _share(b: BlobCharge) -> str:
     if b.excluded_by is not None:
-        return f"-> {b.excluded_by}"
+        return f"-> {shown(b.excluded_by)}"
     return f"*{b.share_count}" if b.share_count > 1 else "1"
 
 

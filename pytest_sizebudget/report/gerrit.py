@@ -3,43 +3,109 @@
 A flat object with sorted keys: ``"<name>"`` (used bytes), ``"<name>.budget"`` (less any
 ``reserve_bytes``, so that the plugin's verdict is the item's),
 ``"<name>.creepBudget"`` and, when an owner is known, ``"<name>.owner"``.
+
+The format is keyed by name alone, so two budgets could write the same key: the same
+name in two budget files, or a name that is another's plus ``.budget``,
+``.creepBudget`` or ``.owner``.  Such budgets are keyed ``"<name> [<file>]"`` instead
+(and ``"<name> [<file>:<key>]"`` should even that meet another key), and the run says so:
+no budget ever overwrites another's keys.  Without such names the output is ffx's,
+byte for byte.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .model import BudgetResult
 
+SUFFIXES = (".budget", ".creepBudget", ".owner")
 
-def gerrit_report(results: Sequence[BudgetResult]) -> dict[str, int | str]:
+
+@dataclass(frozen=True, slots=True)
+class GerritKeys:
+    """The Gerrit name of each result (by its position in the results given), and what
+    the run should say about the names it had to change."""
+
+    names: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def _clashing(names: Sequence[str]) -> set[int]:
+    """Budgets any of whose keys another budget writes too (one pass, one dict)."""
+    first: dict[str, int] = {}
+    out: set[int] = set()
+    for i, name in enumerate(names):
+        for key in (name, *(name + s for s in SUFFIXES)):
+            j = first.setdefault(key, i)
+            if j != i:
+                out.update((i, j))
+    return out
+
+
+def _with_file(r: BudgetResult) -> str:
+    return f"{r.name} [{r.file}]"
+
+
+def _with_key(r: BudgetResult) -> str:
+    return f"{r.name} [{r.file}:{r.key}]"
+
+
+def gerrit_keys(results: Sequence[BudgetResult]) -> GerritKeys:
+    """Every budget's Gerrit name: its own name unless a key would be written twice.
+
+    Decided over every budget of the run, measured or not (an unmeasured budget writes no
+    keys), so that a budget's keys do not change with another budget's outcome.  Every
+    key a budget may write counts, ``.owner`` too, whether or not it has an owner.
+    """
+    names = [r.name for r in results]
+    left = _clashing(names)
+    for level in (_with_file, _with_key):
+        for i in left:
+            names[i] = level(results[i])
+        left = _clashing(names) if left else left
+    order = sorted(range(len(results)), key=lambda i: (results[i].file, results[i].key, names[i]))
+    notes = [
+        f"budget {results[i].name!r} in {results[i].file} would write Gerrit keys that "
+        f"another budget writes too; the Gerrit report keys it as {names[i]!r}"
+        for i in order
+        if names[i] != results[i].name
+    ]
+    # Only names made to meet our own disambiguation get here: say so, and let the
+    # budget that sorts last win, as the report always did.
+    notes.extend(
+        f"budget {results[i].name!r} in {results[i].file}: another budget writes its Gerrit "
+        "keys too; the report holds the one that sorts last"
+        for i in order
+        if i in left
+    )
+    return GerritKeys(tuple(names), tuple(notes))
+
+
+def gerrit_report(
+    results: Sequence[BudgetResult], keys: GerritKeys | None = None
+) -> dict[str, int | str]:
+    """The report; ``keys``: ``gerrit_keys(results)``, when the caller has it already."""
+    names = (keys or gerrit_keys(results)).names
     out: dict[str, int | str] = {}
-    for r in results:
+    ranked = sorted(
+        range(len(results)), key=lambda i: (results[i].file, results[i].line, results[i].key)
+    )
+    for i in ranked:
+        r = results[i]
         if r.used_bytes is None:  # could not be measured: the item failed and says why
             continue
-        out[r.name] = r.used_bytes
+        name = names[i]
+        out[name] = r.used_bytes
         # What used_bytes may reach: an image budget's reserve is not available to the image.
-        out[f"{r.name}.budget"] = r.budget_bytes - r.reserve_bytes
-        out[f"{r.name}.creepBudget"] = r.creep_budget_bytes
+        out[f"{name}.budget"] = r.budget_bytes - r.reserve_bytes
+        out[f"{name}.creepBudget"] = r.creep_budget_bytes
         if r.owner:
-            out[f"{r.name}.owner"] = r.owner
+            out[f"{name}.owner"] = r.owner
     return dict(sorted(out.items()))
 
 
-def name_clashes(results: Sequence[BudgetResult]) -> list[str]:
-    """Budget names shared by several files: the Gerrit format, keyed by name, holds one."""
-    files: dict[str, list[str]] = {}
-    for r in results:
-        if r.used_bytes is not None:
-            files.setdefault(r.name, []).append(r.file)
-    return [
-        f"budget name {name!r} is used in {', '.join(sorted(where))}; the Gerrit report is "
-        f"keyed by name and holds only the last of them ({sorted(where)[-1]})"
-        for name, where in sorted(files.items())
-        if len(where) > 1
-    ]
-
-
-def render_gerrit(results: Sequence[BudgetResult]) -> str:
-    return json.dumps(gerrit_report(results), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def render_gerrit(results: Sequence[BudgetResult], keys: GerritKeys | None = None) -> str:
+    report = gerrit_report(results, keys)
+    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .model import NEW, BudgetResult, FileProblem, Status
+from .text import shown
 
 
 def _status(r: BudgetResult) -> str:
@@ -39,7 +40,8 @@ def render_summary(
     with_delta = any(r.baseline is not None for r in results) or bool(gone)
     rows: list[tuple[str, ...]] = []
     for r in ordered:
-        name = f"{r.name}  [{r.file}]" if several_files else r.name
+        # Names and paths escaped: a newline in a name must not forge a row of its own.
+        name = shown(f"{r.name}  [{r.file}]" if several_files else r.name)
         delta = (_delta(r, delta_threshold),) if with_delta else ()
         if r.used_bytes is None:
             rows.append((name, "?", f"{r.budget_bytes:,}", "?", "?", *delta, _status(r)))
@@ -80,10 +82,10 @@ def render_summary(
     if problems:
         tail += f", {len(problems)} budget file problem{'s' if len(problems) != 1 else ''}"
     lines.append(tail)
-    lines.extend(f"  {p.message}".splitlines()[0] for p in problems)
+    lines.extend(shown(f"  {p.message}".splitlines()[0]) for p in problems)
     if with_delta and delta_threshold:
         lines.append(f"(deltas under {delta_threshold:,} B are not shown)")
     for g in sorted(gone, key=lambda g: (g.name, g.file)):
         used = "?" if g.used_bytes is None else f"{g.used_bytes:,} B"
-        lines.append(f"gone since the baseline: {g.name}  [{g.file}] (used {used})")
+        lines.append(shown(f"gone since the baseline: {g.name}  [{g.file}] (used {used})"))
     return lines

@@ -181,20 +181,28 @@ def test_junit_properties_and_switch(pytester: pytest.Pytester, pt_product: Prod
     assert not list(ET.parse(pytester.path / "j2.xml").getroot().iter("property"))
 
 
-def test_gerrit_name_clash_across_files_is_reported(
+def test_gerrit_name_clash_across_files_keeps_both_budgets(
     pytester: pytest.Pytester, pt_product: Product
 ) -> None:
     p = pt_product.manifest("p", [("bin/a", A)])
     sizes = pt_product.blobs_json({A: 8192})
-    for f in ("a", "b"):
+    for f, budget in (("a", "1 MiB"), ("b", "4 KiB")):
         pt_product.budget_file(
             {"blob_sizes": [sizes],
-             "package_set_budgets": [{"name": "Same", "budget_bytes": "1 MiB", "packages": [p]}]},
+             "package_set_budgets": [{"name": "Same", "budget_bytes": budget, "packages": [p]}]},
             f"{f}.sizebudget.json5",
         )
     result = pytester.runpytest("--sizebudget", "--sizebudget-gerrit=g.json")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=3, failed=1)
+    gerrit = json.loads((pytester.path / "g.json").read_text())
+    # Neither overwrites the other: the one over budget is there, with its budget.
+    assert gerrit["Same [a.sizebudget.json5].budget"] == 1024 * 1024
+    assert gerrit["Same [b.sizebudget.json5].budget"] == 4096
+    assert gerrit["Same [b.sizebudget.json5]"] == 8192
+    assert "Same" not in gerrit
     result.stdout.fnmatch_lines([
-        "WARNING: budget name 'Same' is used in a.sizebudget.json5, b.sizebudget.json5; the "
-        "Gerrit report is keyed by name and holds only the last of them (b.sizebudget.json5)",
+        "WARNING: budget 'Same' in a.sizebudget.json5 would write Gerrit keys that another "
+        "budget writes too; the Gerrit report keys it as 'Same [[]a.sizebudget.json5]'",
+        "WARNING: budget 'Same' in b.sizebudget.json5 would write Gerrit keys that another "
+        "budget writes too; the Gerrit report keys it as 'Same [[]b.sizebudget.json5]'",
     ])
