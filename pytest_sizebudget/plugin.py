@@ -7,6 +7,7 @@ collects nothing and writes nothing: only its fixtures and options exist.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from pathlib import Path
 
@@ -97,6 +98,58 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if explicit or settings.is_budget_file(file_path):
         return BudgetFileCollector.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Budget files that pytest's directory walk passes over, added to its result.
+
+    pytest offers only regular files (``is_file()``) to ``pytest_collect_file``, so a
+    budget file that is a dangling symbolic link, a link loop, a FIFO, a socket or a device
+    would vanish from the run without a word (and one named on the command line would
+    be "not found").  Each is collected like any budget file, whose ``budget file`` item
+    then fails with what the path is.
+    """
+    report = yield
+    if (
+        isinstance(collector, pytest.Directory)
+        and report.passed
+        and isinstance(report.result, list)
+    ):
+        report.result.extend(_special_budget_files(collector))
+    return report
+
+
+def _special_budget_files(directory: pytest.Directory) -> list[pytest.Collector]:
+    settings = directory.config.stash.get(SETTINGS, None)
+    if settings is None or not settings.enabled:
+        return []
+    found: list[pytest.Collector] = []
+    try:
+        entries = sorted(os.scandir(directory.path), key=lambda e: e.name)
+    except OSError:
+        return []  # pytest's own walk reports an unreadable directory
+    for entry in entries:
+        # d_type answers these without a stat; only links and special files go on.
+        if entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if entry.is_file() or entry.is_dir():  # a link to a file: pytest offers it
+                continue
+        except OSError:
+            pass  # a link loop
+        path = Path(entry.path)
+        session = directory.session
+        if not session.isinitpath(path) and directory.ihook.pytest_ignore_collect(
+            collection_path=path, config=directory.config
+        ):
+            continue
+        collector = pytest_collect_file(path, directory)
+        if collector is not None:
+            found.append(collector)
+    return found
 
 
 @pytest.hookimpl(wrapper=True)

@@ -17,6 +17,7 @@ from typing import Any
 import json5
 
 from pytest_sizebudget.errors import BudgetFileError
+from pytest_sizebudget.paths import PathProblem, check_path
 
 _JSON5_ERROR = re.compile(r"^<string>:(?P<line>\d+) (?P<msg>.*?)(?: at column (?P<col>\d+))?$")
 _MISSING: Any = object()
@@ -53,6 +54,10 @@ class Json5Document:
 def load_json5(path: Path, display: str | None = None) -> Json5Document:
     """Parse a JSON5 (or JSON) file; syntax errors name the file, line and column."""
     name = Path(display) if display else path
+    try:
+        check_path(path, str(name))  # a FIFO would block read_text, /dev/zero never end it
+    except PathProblem as exc:
+        raise BudgetFileError(exc.shown, exc.problem) from None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

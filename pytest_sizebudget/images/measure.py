@@ -18,7 +18,6 @@ expanded size is counted once, and data is the union of the pieces' RAW/FILL blo
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from pytest_sizebudget.images.model import (
 )
 from pytest_sizebudget.images.source import ByteSource, open_plain
 from pytest_sizebudget.images.sparse_file import scan_holes
+from pytest_sizebudget.paths import PathProblem, check_path
 
 _PLAIN = ("raw", "sparse_file")
 
@@ -70,13 +70,9 @@ def _check_requested(
 def _open(path: Path) -> tuple[ByteSource, int, str | None, Callable[[], None]]:
     """Source over the (decompressed) content, stored length, compression, closer."""
     try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise ImageFormatError(path, None, "does not exist") from None
-    except OSError as exc:
-        raise ImageFormatError(path, None, f"cannot stat: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
-        raise ImageFormatError(path, None, "is not a regular file")
+        check_path(path, str(path))  # only a regular file: a FIFO would hang the read
+    except PathProblem as exc:
+        raise ImageFormatError(path, None, exc.problem) from None
     source, close = open_plain(path)
     try:
         compression = detect_compression(source.peek(SNIFF_BYTES))

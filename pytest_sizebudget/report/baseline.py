@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_sizebudget.errors import InputError
+from pytest_sizebudget.paths import PathProblem, check_path
 
 from .diff import diff_packages
 from .json_report import SCHEMA_VERSION
@@ -65,6 +66,10 @@ def load_baseline(
 
         kinds = builtin_kinds()
     shown = display or path.as_posix()
+    try:
+        check_path(path, shown)  # a FIFO would block the read, /dev/zero never end it
+    except PathProblem as exc:
+        raise BaselineError(f"baseline {exc.shown}: cannot read: {exc.problem}") from None
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -115,7 +115,7 @@ def test_stub_on_a_fully_allocated_file_is_raw(
 def test_missing_and_directory(tmp_path: Path) -> None:
     with pytest.raises(ImageFormatError, match="does not exist"):
         measure_image(tmp_path / "nope.img")
-    with pytest.raises(ImageFormatError, match="is not a regular file"):
+    with pytest.raises(ImageFormatError, match="is a directory, not a file"):
         measure_image(tmp_path)
 
 
