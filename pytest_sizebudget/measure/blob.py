@@ -8,6 +8,7 @@ message names the file and what is wrong with it.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -146,6 +147,23 @@ def stat_blob(path: Path) -> FileIdentity:
         return FileIdentity.of(check_path(path, str(path), "file"))
     except PathProblem as problem:
         raise _blob_error(problem) from None
+
+
+def has_size(path: Path | None, size: int) -> bool:
+    """Whether ``path`` is a regular file of ``size`` bytes: one ``stat``, no read.
+
+    The check a cached answer for a claimed merkle must pass before it is used: a file of
+    another length cannot hold the blob it claims, and a run that reads the file (a cold
+    one) would say so.  Any failure (missing, FIFO, NUL byte) is ``False``: the caller then
+    takes the cold path, which reports it.
+    """
+    if path is None:
+        return True  # nothing on disk to disagree with (and nothing a cold run could read)
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size
 
 
 def check_expected_size(path: Path, actual: int, expected: int | None) -> None:
