@@ -91,13 +91,18 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    settings = parent.config.stash.get(SETTINGS, None)
-    if settings is None or not settings.enabled:
-        return None
-    explicit = file_path.suffix in _EXPLICIT_SUFFIXES and parent.session.isinitpath(file_path)
-    if explicit or settings.is_budget_file(file_path):
+    if _is_budget_file(file_path, parent):
         return BudgetFileCollector.from_parent(parent, path=file_path)
     return None
+
+
+def _is_budget_file(file_path: Path, parent: pytest.Collector) -> bool:
+    """By name (no I/O): a budget-file pattern, or a JSON file named on the command line."""
+    settings = parent.config.stash.get(SETTINGS, None)
+    if settings is None or not settings.enabled:
+        return False
+    explicit = file_path.suffix in _EXPLICIT_SUFFIXES and parent.session.isinitpath(file_path)
+    return explicit or settings.is_budget_file(file_path)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -125,30 +130,27 @@ def pytest_make_collect_report(
 def _special_budget_files(directory: pytest.Directory) -> list[pytest.Collector]:
     settings = directory.config.stash.get(SETTINGS, None)
     if settings is None or not settings.enabled:
-        return []
-    found: list[pytest.Collector] = []
+        return []  # the plugin is installed but not enabled: not even a scandir
     try:
-        entries = sorted(os.scandir(directory.path), key=lambda e: e.name)
+        with os.scandir(directory.path) as entries:
+            # d_type answers these without a stat: regular files and directories are
+            # pytest's own; links and special files go on (a few, in a build tree).
+            odd = [
+                Path(e.path)
+                for e in entries
+                if not (e.is_file(follow_symlinks=False) or e.is_dir(follow_symlinks=False))
+            ]
     except OSError:
         return []  # pytest's own walk reports an unreadable directory
-    for entry in entries:
-        # d_type answers these without a stat; only links and special files go on.
-        if entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False):
-            continue
-        try:
-            if entry.is_file() or entry.is_dir():  # a link to a file: pytest offers it
-                continue
-        except OSError:
-            pass  # a link loop
-        path = Path(entry.path)
-        session = directory.session
-        if not session.isinitpath(path) and directory.ihook.pytest_ignore_collect(
+    found: list[pytest.Collector] = []
+    for path in sorted(odd):
+        if not _is_budget_file(path, directory) or path.is_file() or path.is_dir():
+            continue  # not a budget file, or a link to a file or directory: pytest's
+        if not directory.session.isinitpath(path) and directory.ihook.pytest_ignore_collect(
             collection_path=path, config=directory.config
         ):
             continue
-        collector = pytest_collect_file(path, directory)
-        if collector is not None:
-            found.append(collector)
+        found.append(BudgetFileCollector.from_parent(directory, path=path))
     return found
 
 
