@@ -7,6 +7,7 @@ collects nothing and writes nothing: only its fixtures and options exist.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -95,13 +96,67 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    settings = parent.config.stash.get(SETTINGS, None)
-    if settings is None or not settings.enabled:
-        return None
-    explicit = file_path.suffix in _EXPLICIT_SUFFIXES and parent.session.isinitpath(file_path)
-    if explicit or settings.is_budget_file(file_path):
+    if _is_budget_file(file_path, parent):
         return BudgetFileCollector.from_parent(parent, path=file_path)
     return None
+
+
+def _is_budget_file(file_path: Path, parent: pytest.Collector) -> bool:
+    """By name (no I/O): a budget-file pattern, or a JSON file named on the command line."""
+    settings = parent.config.stash.get(SETTINGS, None)
+    if settings is None or not settings.enabled:
+        return False
+    explicit = file_path.suffix in _EXPLICIT_SUFFIXES and parent.session.isinitpath(file_path)
+    return explicit or settings.is_budget_file(file_path)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Budget files that pytest's directory walk passes over, added to its result.
+
+    pytest offers only regular files (``is_file()``) to ``pytest_collect_file``, so a
+    budget file that is a dangling symbolic link, a link loop, a FIFO, a socket or a device
+    would vanish from the run without a word (and one named on the command line would
+    be "not found").  Each is collected like any budget file, whose ``budget file`` item
+    then fails with what the path is.
+    """
+    report = yield
+    if (
+        isinstance(collector, pytest.Directory)
+        and report.passed
+        and isinstance(report.result, list)
+    ):
+        report.result.extend(_special_budget_files(collector))
+    return report
+
+
+def _special_budget_files(directory: pytest.Directory) -> list[pytest.Collector]:
+    settings = directory.config.stash.get(SETTINGS, None)
+    if settings is None or not settings.enabled:
+        return []  # the plugin is installed but not enabled: not even a scandir
+    try:
+        with os.scandir(directory.path) as entries:
+            # d_type answers these without a stat: regular files and directories are
+            # pytest's own; links and special files go on (a few, in a build tree).
+            odd = [
+                Path(e.path)
+                for e in entries
+                if not (e.is_file(follow_symlinks=False) or e.is_dir(follow_symlinks=False))
+            ]
+    except OSError:
+        return []  # pytest's own walk reports an unreadable directory
+    found: list[pytest.Collector] = []
+    for path in sorted(odd):
+        if not _is_budget_file(path, directory) or path.is_file() or path.is_dir():
+            continue  # not a budget file, or a link to a file or directory: pytest's
+        if not directory.session.isinitpath(path) and directory.ihook.pytest_ignore_collect(
+            collection_path=path, config=directory.config
+        ):
+            continue
+        found.append(BudgetFileCollector.from_parent(directory, path=path))
+    return found
 
 
 @pytest.hookimpl(wrapper=True)

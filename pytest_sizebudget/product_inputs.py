@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .packages.manifest import _read_json
+from .errors import InputError, kind_of
+from .input_json import preview, read_json
 from .packages.model import MERKLE, BlobEntry, Package
 
 # -- systems -------------------------------------------------------------------------
@@ -36,14 +36,21 @@ class System:
 
 def _check_merkle(where: str, merkle: object) -> str:
     if not isinstance(merkle, str) or not MERKLE.fullmatch(merkle):
-        raise InputError(f"{where}: expected 64 lowercase hex digits, got {merkle!r}")
+        raise InputError(f"{where}: expected 64 lowercase hex digits, got {preview(merkle)}")
     return merkle
 
 
 def _check_size(where: str, size: object) -> int:
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise InputError(f"{where}: expected a non-negative integer, got {size!r}")
+        raise InputError(f"{where}: expected a non-negative integer, got {preview(size)}")
     return size
+
+
+def _check_string(where: str, value: object) -> str:
+    # str() of a deeply nested value would raise RecursionError; a report writes strings.
+    if not isinstance(value, str):
+        raise InputError(f"{where}: expected a string, got {kind_of(value)}")
+    return value
 
 
 def _give(given: dict[str, int], merkle: str, size: int, where: str) -> None:
@@ -56,10 +63,7 @@ def _give(given: dict[str, int], merkle: str, size: int, where: str) -> None:
 
 def _read(path: Path, display: str) -> Any:
     """JSON of an input file; errors name it as the reports do."""
-    try:
-        return _read_json(path)
-    except InputError as exc:
-        raise InputError(str(exc).replace(str(path), display, 1)) from None
+    return read_json(path, display)
 
 
 def load_images_manifest(path: Path, display: str) -> tuple[tuple[Package, ...], dict[str, int]]:
@@ -155,7 +159,8 @@ def load_report(
             pkey = f"{display}: budget {bname!r} packages[{i}]"
             if not isinstance(p, dict) or not isinstance(p.get("blobs"), list):
                 raise InputError(f"{pkey}: expected an object with a 'blobs' list")
-            name, origin = str(p.get("name")), str(p.get("manifest"))
+            name = _check_string(f"{pkey}.name", p.get("name"))
+            origin = _check_string(f"{pkey}.manifest", p.get("manifest"))
             blobs = merged.setdefault((name, origin), {})
             for k, blob in enumerate(p["blobs"]):
                 bkey = f"{pkey}.blobs[{k}]"
@@ -169,7 +174,7 @@ def load_report(
                         "the report cannot stand for the system"
                     )
                 _give(given, merkle, _check_size(f"{bkey}.size", size), bkey)
-                in_pkg = str(blob.get("path"))
+                in_pkg = _check_string(f"{bkey}.path", blob.get("path"))
                 blobs.setdefault((in_pkg, merkle), BlobEntry(merkle=merkle, path=in_pkg))
     if not merged:
         raise InputError(f"{display}: the report lists no packages to read a system from")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_sizebudget.errors import BudgetFileError
+from pytest_sizebudget.paths import PathProblem, check_path
 
 from .json5_parser import Json5SyntaxError
 from .json5_parser import parse_json5 as _parse_json5_text
@@ -36,6 +37,10 @@ class Json5Document:
 def load_json5(path: Path, display: str | None = None) -> Json5Document:
     """Parse a JSON5 (or JSON) file; syntax errors name the file, line and column."""
     name = Path(display) if display else path
+    try:
+        check_path(path, str(name))  # a FIFO would block read_text, /dev/zero never end it
+    except PathProblem as exc:
+        raise BudgetFileError(exc.shown, exc.problem) from None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

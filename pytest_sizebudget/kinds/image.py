@@ -28,6 +28,7 @@ from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.errors import kind_of
 from pytest_sizebudget.images import ImageFormatError, ImageSizes, measure_image
 from pytest_sizebudget.images.model import COMPRESSIONS, FORMATS
+from pytest_sizebudget.paths import printable
 from pytest_sizebudget.report.failure import creep_headline
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
 from pytest_sizebudget.units import describe, format_bytes
@@ -142,7 +143,7 @@ def _error_text(budget: ImageBudget, exc: ImageFormatError, shown: Mapping[str, 
     problem = exc.problem
     for absolute, short in shown.items():
         problem = problem.replace(absolute, short)
-    where = shown.get(exc.file, exc.file)
+    where = printable(shown.get(exc.file, exc.file))  # a NUL byte or newline, escaped
     if exc.offset is not None:
         where += f": offset {exc.offset}"
     return f"{key}: {where}: {problem}"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pytest_sizebudget.errors import MeasurementError
+from pytest_sizebudget.paths import PathProblem, check_path, open_file, printable
 
 from .blobfs import Layout, check_layout, max_useful_compressed_size, stored_size
 from .compress import ChunkedSizer, batch_size
@@ -113,60 +114,71 @@ class FileIdentity:
 
 
 def _describe_os_error(path: Path, error: OSError) -> MeasurementError:
+    """A read that failed after the file was opened."""
     if isinstance(error, FileNotFoundError):
         what = "does not exist (missing, or removed while the budget was being checked)"
-    elif isinstance(error, IsADirectoryError):
-        what = "is a directory, not a blob file"
     elif isinstance(error, PermissionError):
         what = "cannot be read: permission denied"
     else:
         what = f"cannot be read: {error.strerror or error}"
-    return MeasurementError(f"blob {path}: {what}")
+    return MeasurementError(f"blob {printable(str(path))}: {what}")
+
+
+def _blob_error(problem: PathProblem) -> MeasurementError:
+    return MeasurementError(f"blob {problem}")
 
 
 def open_blob(path: Path) -> tuple[BinaryIO, FileIdentity]:
-    """The blob file opened for reading, and its identity taken from the open descriptor."""
+    """The blob file opened for reading, and its identity taken from the open descriptor.
+
+    Only a regular file is ever opened (``paths.open_file``): a FIFO given as a blob
+    would block the read forever, a device such as /dev/zero never end.
+    """
     try:
-        # O_NONBLOCK so that a FIFO given as a blob cannot hang the run before the
-        # regular-file check below rejects it; it has no effect on regular files.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as error:
-        raise _describe_os_error(path, error) from error
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise MeasurementError(f"blob {path}: is a directory, not a blob file")
-        if not stat.S_ISREG(st.st_mode):
-            raise MeasurementError(f"blob {path}: is not a regular file")
-        return os.fdopen(fd, "rb", buffering=0), FileIdentity.of(st)
-    except BaseException:
-        os.close(fd)
-        raise
+        f, st = open_file(path, str(path))
+    except PathProblem as problem:
+        raise _blob_error(problem) from None
+    return f, FileIdentity.of(st)
 
 
 def stat_blob(path: Path) -> FileIdentity:
     """Identity of a blob file without opening it; the same errors as ``open_blob``."""
     try:
+        return FileIdentity.of(check_path(path, str(path), "file"))
+    except PathProblem as problem:
+        raise _blob_error(problem) from None
+
+
+def has_size(path: Path | None, size: int) -> bool:
+    """Whether ``path`` is a regular file of ``size`` bytes: one ``stat``, no read.
+
+    The check a cached answer for a claimed merkle must pass before it is used: a file of
+    another length cannot hold the blob it claims, and a run that reads the file (a cold
+    one) would say so.  Any failure (missing, FIFO, NUL byte) is ``False``: the caller then
+    takes the cold path, which reports it.
+    """
+    if path is None:
+        return True  # nothing on disk to disagree with (and nothing a cold run could read)
+    try:
         st = os.stat(path)
-    except OSError as error:
-        raise _describe_os_error(path, error) from error
-    if stat.S_ISDIR(st.st_mode):
-        raise MeasurementError(f"blob {path}: is a directory, not a blob file")
-    if not stat.S_ISREG(st.st_mode):
-        raise MeasurementError(f"blob {path}: is not a regular file")
-    return FileIdentity.of(st)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size
 
 
 def check_expected_size(path: Path, actual: int, expected: int | None) -> None:
     if expected is not None and actual != expected:
         raise MeasurementError(
-            f"blob {path}: file is {actual} bytes but {expected} bytes were expected"
+            f"blob {printable(str(path))}: file is {actual} bytes but {expected} bytes "
+            "were expected"
         )
 
 
 def check_expected_merkle(path: Path, actual: str, expected: str | None) -> None:
     if expected is not None and actual != expected.lower():
-        raise MeasurementError(f"blob {path}: merkle root is {actual} but {expected} was claimed")
+        raise MeasurementError(
+            f"blob {printable(str(path))}: merkle root is {actual} but {expected} was claimed"
+        )
 
 
 def _read_pieces(
@@ -184,7 +196,8 @@ def _read_pieces(
         raise _describe_os_error(path, error) from error
     if done != size:
         raise MeasurementError(
-            f"blob {path}: file changed while being measured ({size} bytes when opened, "
+            f"blob {printable(str(path))}: file changed while being measured ({size} bytes "
+            "when opened, "
             f"{'more' if done > size else done} bytes read)"
         )
 

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
+from pytest_sizebudget.paths import PathProblem, read_bytes
+
 from .blob import BlobMeasurement, FileIdentity
 from .blobfs import CHUNK_RULE_VERSION, Layout
 from .compress import libzstd_version
@@ -97,9 +99,11 @@ def write_atomically(path: Path, data: bytes) -> bool:
 
 
 def read_entry(path: Path) -> bytes | None:
+    """The bytes of a cache file, or ``None`` (a miss) if it is not a readable regular
+    file: a FIFO or device planted in the cache directory must not hang the run."""
     try:
-        return path.read_bytes()
-    except OSError:
+        return read_bytes(path, str(path))
+    except PathProblem:
         return None
 
 

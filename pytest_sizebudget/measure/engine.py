@@ -4,7 +4,8 @@ Cost is driven by level-14 zstd, so the engine's job is to compress as little as
 and to keep every core busy when it must:
 
 1. requests whose manifest gives a merkle root are answered from the cache without
-   touching the file;
+   reading the file, once one ``stat`` shows that it still has the cached blob's length
+   (a file of another length cannot be that blob, and a cold run would say so);
 2. other files are stat'ed; the stat index turns unchanged files into merkle roots, and
    those into cache hits, still without reading;
 3. files that may share content (same size, above the compression threshold) are hashed
@@ -33,6 +34,7 @@ from .blob import (
     FileIdentity,
     check_expected_merkle,
     check_expected_size,
+    has_size,
     hash_file,
     measure_file,
     stat_blob,
@@ -191,7 +193,9 @@ class MeasurementEngine:
         for request in unique:
             if request.expected_merkle is not None and not request.verify:
                 hit = self.cache.get(request.expected_merkle)
-                if hit is not None:
+                # One stat: a file that no longer has the blob's length is measured like
+                # any other, so a warm run gives the error a cold run gives.
+                if hit is not None and has_size(request.source, hit.file_size):
                     counters.cache_hits += 1
                     counters.blobs_done += 1
                     answers[request] = _check_request(request, hit)

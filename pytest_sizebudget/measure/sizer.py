@@ -26,7 +26,7 @@ from typing import Protocol
 
 from pytest_sizebudget.errors import MeasurementError
 
-from .blob import BlobMeasurement
+from .blob import BlobMeasurement, has_size
 from .blobfs import CHUNK_RULE_VERSION, Layout
 from .cache import CACHE_FORMAT, BlobCache, read_entry, seal, unseal, write_atomically
 from .compress import libzstd_version
@@ -303,8 +303,8 @@ class EngineSizer:
         an ETA (a stat per blob to measure: nothing beside compressing it)."""
         total = 0
         for path in paths:
-            with contextlib.suppress(OSError):
-                total += path.stat().st_size
+            with contextlib.suppress(OSError, ValueError):  # ValueError: a NUL byte
+                total += os.stat(path).st_size
         self._expected_bytes = total
 
     def _settle(self, stats: EngineStats) -> None:
@@ -340,6 +340,12 @@ class EngineSizer:
                         continue
                     known = (hit.file_size, hit.size_on_disk)
                     packed.add(merkle, *known)
+                if not has_size(request.source, known[0]):
+                    # The file is not the blob the cache knows (it grew, shrank, went
+                    # missing or is a FIFO): measure it as a cold run would, and give the
+                    # error a cold run gives.  One stat per cached blob, no read.
+                    misses.append(merkle)
+                    continue
                 out[merkle] = _answer(request, *known)
                 hits += 1
             self._settle(EngineStats(requests=hits, cache_hits=hits))

@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pytest_sizebudget.errors import InputError
+from pytest_sizebudget.errors import InputError, kind_of
+from pytest_sizebudget.input_json import preview, read_json
+from pytest_sizebudget.paths import printable
 
-from .manifest import _read_json
 from .model import MERKLE
 
 
@@ -23,25 +24,32 @@ class BlobsJson:
     sizes: Mapping[str, tuple[int, int]]  # merkle -> (size, index of the entry)
 
 
-def load_blobs_json(path: Path) -> BlobsJson:
-    data = _read_json(path)
+def load_blobs_json(path: Path, display: str | None = None) -> BlobsJson:
+    """Sizes by merkle; errors name the file as ``display`` (default: ``path``)."""
+    shown = printable(display or str(path))
+    data = read_json(path, shown)
     if not isinstance(data, list):
-        raise InputError(f"{path}: a blobs.json must be a JSON list of {{merkle, size}} objects")
+        raise InputError(
+            f"{shown}: a blobs.json must be a JSON list of {{merkle, size}} objects, "
+            f"got {kind_of(data)}"
+        )
     sizes: dict[str, tuple[int, int]] = {}
     for i, entry in enumerate(data):
         if not isinstance(entry, dict):
-            raise InputError(f"{path}: [{i}]: expected an object")
+            raise InputError(f"{shown}: [{i}]: expected an object, got {kind_of(entry)}")
         merkle, size = entry.get("merkle"), entry.get("size")
         if not isinstance(merkle, str) or not MERKLE.fullmatch(merkle):
             raise InputError(
-                f"{path}: [{i}].merkle: expected 64 lowercase hex digits, got {merkle!r}"
+                f"{shown}: [{i}].merkle: expected 64 lowercase hex digits, got {preview(merkle)}"
             )
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise InputError(f"{path}: [{i}].size: expected a non-negative integer, got {size!r}")
+            raise InputError(
+                f"{shown}: [{i}].size: expected a non-negative integer, got {preview(size)}"
+            )
         if merkle in sizes and sizes[merkle][0] != size:
             first_size, first_i = sizes[merkle]
             raise InputError(
-                f"{path}: two blobs with the same hash {merkle} but different sizes: "
+                f"{shown}: two blobs with the same hash {merkle} but different sizes: "
                 f"{first_size} at [{first_i}] and {size} at [{i}]"
             )
         sizes.setdefault(merkle, (size, i))
@@ -79,16 +87,16 @@ class BlobSizeStore:
         self._files: dict[Path, BlobsJson] = {}
         self._lock = threading.Lock()
 
-    def file(self, path: Path) -> BlobsJson:
+    def file(self, path: Path, display: str | None = None) -> BlobsJson:
         key = path.absolute()
         with self._lock:
             if key not in self._files:
-                self._files[key] = load_blobs_json(key)
+                self._files[key] = load_blobs_json(key, display or str(path))
             return self._files[key]
 
     def index(self, paths: Sequence[tuple[Path, str]]) -> BlobSizeIndex:
         """Index of the given (path, display) files, then the command line's extra files."""
         index = BlobSizeIndex()
         for path, display in (*paths, *((p, str(p)) for p in self.extra)):
-            index.add(self.file(path), display)
+            index.add(self.file(path, display), display)
         return index

@@ -5,6 +5,10 @@ a link to a file is a blob with the target's content at the link's path; a link 
 directory is walked like a directory.  Loops (a link back to an ancestor) and dangling
 links are errors, as are FIFOs, sockets and device files: none of them can be a blob,
 and skipping them silently would hide bytes from the budget.
+
+A directory with a ``package_manifest.json`` at its top is refused with a hint to name
+that file: it is a package's build directory, and walked as files it would count the
+manifest as a blob instead of the blobs the manifest lists.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pytest_sizebudget.errors import InputError
+from pytest_sizebudget.paths import PathProblem, kind_of_mode, printable, stat_path
 
 from .model import BlobEntry, Package
+
+MANIFEST_NAME = "package_manifest.json"
 
 # (path) -> (merkle root, size in bytes)
 Hasher = Callable[[Path], tuple[str, int]]
@@ -55,37 +62,35 @@ def _walk(
         rel = prefix + entry.name
         path = Path(entry.path)
         where = f"{display}/{rel}"
-        try:
-            st = os.stat(path)  # follows links on purpose
-        except FileNotFoundError:
-            raise InputError(f"{where}: dangling symbolic link (-> {os.readlink(path)})") from None
-        except OSError as exc:
-            raise InputError(f"{where}: cannot stat: {exc.strerror}") from None
+        st = stat_path(path, where)  # follows links on purpose
         if stat.S_ISDIR(st.st_mode):
             _walk(path, display, rel + "/", out, ancestors)
         elif stat.S_ISREG(st.st_mode):
             out.append((rel, path))
         else:
-            raise InputError(
-                f"{where}: {_file_kind(st.st_mode)} cannot be a blob; "
-                "remove it or package the directory without it"
+            raise PathProblem(
+                where,
+                f"is {kind_of_mode(st.st_mode)}, which cannot be a blob; "
+                "remove it or package the directory without it",
             )
 
 
-def _file_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    if stat.S_ISCHR(mode):
-        return "character device"
-    if stat.S_ISBLK(mode):
-        return "block device"
-    return "special file"
+def refuse_manifest_directory(path: Path, shown: str) -> None:
+    """A directory package must not be a package's build directory: its
+    package_manifest.json would count as the package's (only) blob, and the blobs it
+    lists would not count at all."""
+    if os.path.lexists(path / MANIFEST_NAME):
+        raise PathProblem(
+            shown,
+            f"is a directory that holds {MANIFEST_NAME}: name that file instead "
+            f"({printable(shown)}/{MANIFEST_NAME}); a directory given as a package counts "
+            "every file in it as a blob, the manifest too",
+        )
 
 
 def load_directory(path: Path, hasher: Hasher, *, display: str | None = None) -> Package:
     shown = display or str(path)
+    refuse_manifest_directory(path, shown)
     blobs = []
     for rel, file in list_directory_files(path, shown):
         try:
@@ -104,6 +109,7 @@ def load_directory_batch(
     """``load_directory`` with every file hashed in one call (the engine's stat index and
     threads); the first file that cannot be hashed fails the package, naming the file."""
     shown = display or str(path)
+    refuse_manifest_directory(path, shown)
     files = list_directory_files(path, shown)
     roots = hash_files([file for _, file in files])
     blobs = []

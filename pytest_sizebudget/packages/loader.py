@@ -8,11 +8,13 @@ starts with the key that named it first.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from pytest_sizebudget.budget.model import BudgetFile, FileRef
 from pytest_sizebudget.errors import InputError
+from pytest_sizebudget.paths import check_path
 
 from .directory import BatchHasher, load_directory_batch
 from .manifest import load_manifest
@@ -44,10 +46,11 @@ class PackageLoader:
         return found
 
     def _read(self, path: Path, shown: str) -> Package:
-        if path.is_dir():
+        # One stat says what the path is: a FIFO, device, socket, loop or NUL byte is an
+        # error here, before anything is opened or walked.
+        st = check_path(path, shown, "file or directory")
+        if stat.S_ISDIR(st.st_mode):
             return load_directory_batch(path, self.hash_files, display=shown)
-        if not path.exists():
-            raise InputError(f"{shown}: does not exist")
         return load_manifest(
             path,
             working_dir=self.budget_file.root,

@@ -18,6 +18,7 @@ from pytest_sizebudget.budget.json5_parser import Json5SyntaxError, parse_json5
 from pytest_sizebudget.budget.limits import first_problem
 from pytest_sizebudget.budget.positions import LineIndex, dotted
 from pytest_sizebudget.errors import InputError
+from pytest_sizebudget.paths import PathProblem, check_path
 
 from .baseline_schema import SchemaError, check_report
 from .diff import diff_packages
@@ -71,6 +72,10 @@ def load_baseline(
 
         kinds = builtin_kinds()
     shown = display or path.as_posix()
+    try:
+        check_path(path, shown)  # a FIFO would block the read, /dev/zero never end it
+    except PathProblem as exc:
+        raise BaselineError(f"baseline {exc.shown}: cannot read: {exc.problem}") from None
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -288,7 +288,7 @@ def test_bad_blob_files_are_named_and_other_budgets_pass(
     result.assert_outcomes(passed=2, failed=3)
     result.stdout.fnmatch_lines(
         [
-            "*path 'bin/folder' merkle *: blob *src/folder/bin/folder: is a directory, not a blob file"
+            "*path 'bin/folder' merkle *: blob *src/folder/bin/folder: is a directory, not a file"
         ]
     )
     result.stdout.fnmatch_lines(

@@ -144,7 +144,7 @@ def test_unreadable_to_fails_only_its_item(pytester: pytest.Pytester, pt_product
     result.stdout.fnmatch_lines(
         [
             "Update 'OTA' could not be checked",
-            "update_budgets[0].to.images_manifest: v2/images.json: file does not exist",
+            "update_budgets[0].to.images_manifest: v2/images.json: does not exist",
         ]
     )
 

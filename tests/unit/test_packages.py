@@ -140,8 +140,60 @@ def test_directory_symlink_loop_dangling_link_and_fifo_are_errors(tmp_path: Path
         list_directory_files(root)
     (root / "dangling").unlink()
     os.mkfifo(root / "pipe")
-    with pytest.raises(InputError, match=r"pipe: named pipe \(FIFO\) cannot be a blob"):
+    with pytest.raises(InputError, match=r"pipe: is a FIFO \(named pipe\), which cannot be a blob"):
         list_directory_files(root)
+
+
+def test_directory_holding_a_manifest_is_refused_with_a_hint(tmp_path: Path) -> None:
+    """Walked as files, the manifest would be the package's only blob (issue 11)."""
+    root = tmp_path / "out" / "pkg"
+    root.mkdir(parents=True)
+    (root / "package_manifest.json").write_text("{}")
+    with pytest.raises(InputError) as info:
+        load_directory(root, merkle_root_of_file, display="out/pkg")
+    assert str(info.value) == (
+        "out/pkg: is a directory that holds package_manifest.json: name that file instead "
+        "(out/pkg/package_manifest.json); a directory given as a package counts every file "
+        "in it as a blob, the manifest too"
+    )
+    # Deeper down it is a file like any other (the directory is not a package's own).
+    (root / "package_manifest.json").rename(root / "nested.json")
+    (root / "sub").mkdir()
+    (root / "sub" / "package_manifest.json").write_text("{}")
+    assert [b.path for b in load_directory(root, merkle_root_of_file).blobs] == [
+        "nested.json",
+        "sub/package_manifest.json",
+    ]
+
+
+def test_subpackage_paths_are_checked_before_they_are_resolved(product: Product) -> None:
+    """A link loop made Path.resolve() raise RuntimeError, a NUL byte ValueError."""
+    (product.root / "loop-a").symlink_to("loop-b")
+    (product.root / "loop-b").symlink_to("loop-a")
+    for where, what in (
+        ("../loop-a", "is a symbolic link loop"),
+        ("../a\0b", "the path contains a NUL byte"),
+        ("..", "is a directory, not a file"),
+    ):
+        rel = product.manifest(
+            "parent",
+            [("meta/", A)],
+            extra={
+                "blob_sources_relative": "file",
+                "subpackages": [{"manifest_path": where, "name": "kid"}],
+            },
+        )
+        with pytest.raises(InputError) as info:
+            load_manifest(
+                product.root / rel,
+                working_dir=product.root,
+                include_subpackages=True,
+                display=rel,
+            )
+        assert str(info.value).startswith(
+            "parent/package_manifest.json: subpackages[0].manifest_path: "
+        )
+        assert what in str(info.value)
 
 
 def test_blobs_json_reads_merkle_and_size_only(product: Product) -> None:

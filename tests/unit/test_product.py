@@ -337,7 +337,7 @@ def test_unreadable_from_and_to_are_clear_errors(product: Product) -> None:
         },
     )
     assert results["missing"].error == (
-        "update_budgets[0].from.images_manifest: nope/images.json: file does not exist"
+        "update_budgets[0].from.images_manifest: nope/images.json: does not exist"
     )
     assert results["not a report"].error == (
         "update_budgets[1].to.report: bad.json: not a pytest-sizebudget JSON report "

@@ -75,7 +75,7 @@ def test_directory_given_as_blob(tmp_path: Path) -> None:
 def test_fifo_given_as_blob_does_not_hang(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    with pytest.raises(MeasurementError, match=r"fifo: is not a regular file"):
+    with pytest.raises(MeasurementError, match=r"fifo: is a FIFO \(named pipe\), not a file"):
         hash_file(fifo)
 
 

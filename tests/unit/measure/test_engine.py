@@ -99,14 +99,22 @@ def test_warm_run_reads_no_file(
         if isinstance(m, BlobMeasurement)
     ]
 
-    def no_reads(*args: object, **kwargs: object) -> object:
-        raise AssertionError(f"file opened on a warm run: {args}")
+    real_open, real_os_open = builtins.open, os.open
 
-    monkeypatch.setattr(os, "open", no_reads)
-    monkeypatch.setattr(builtins, "open", no_reads)
+    def no_reads(opener: Any) -> Any:
+        def guarded(path: Any, *args: object, **kwargs: object) -> object:
+            if not Path(path).is_relative_to(tmp_path / "cache"):
+                raise AssertionError(f"file opened on a warm run: {path}")
+            return opener(path, *args, **kwargs)
+
+        return guarded
+
+    monkeypatch.setattr(os, "open", no_reads(real_os_open))
+    monkeypatch.setattr(builtins, "open", no_reads(real_open))
     warm_cache = BlobCache(tmp_path / "cache", "compact", racy_seconds=0)
     engine = MeasurementEngine("compact", cache=warm_cache, threads=2)
-    # Manifests give merkles: answered from the cache without even a stat.
+    # Manifests give merkles: answered from the cache after one stat of each file (that it
+    # still has the blob's length), without opening it.
     warm = engine.measure(with_merkles)
     assert [m for m in warm.values()] == [cold[BlobRequest(r.source)] for r in with_merkles]
     assert engine.last_stats.cache_hits == len(with_merkles)
@@ -132,14 +140,38 @@ def test_verify_mismatch_names_claimed_and_actual_root(product: dict[str, Path])
 
 def test_verify_ignores_a_cached_claim(product: dict[str, Path], tmp_path: Path) -> None:
     cache = BlobCache(tmp_path / "cache", "compact")
-    zeros, _ = measure_file(product["zeros"], "compact")
-    cache.put(zeros)
-    # The manifest claims text is the zeros blob: trusted without verify, caught with it.
-    trusting = BlobRequest(product["text"], expected_merkle=zeros.merkle)
-    checking = BlobRequest(product["text"], expected_merkle=zeros.merkle, verify=True)
+    text, _ = measure_file(product["text"], "compact")
+    cache.put(text)
+    # The manifest claims that same-size (text's length, other content) is the text blob:
+    # a warm run trusts that (one stat, no read), verify catches it.
+    trusting = BlobRequest(product["same-size"], expected_merkle=text.merkle)
+    checking = BlobRequest(product["same-size"], expected_merkle=text.merkle, verify=True)
     got = MeasurementEngine("compact", cache=cache).measure([trusting, checking])
-    assert got[trusting] == zeros
+    assert got[trusting] == text
     assert isinstance(got[checking], MeasurementError)
+
+
+def test_cached_claim_of_a_file_of_another_length_gives_the_cold_error(
+    product: dict[str, Path], tmp_path: Path
+) -> None:
+    """A warm cache must not answer for a file that cannot be the claimed blob: its length
+    differs from the cached blob's.  The answer is the cold run's, word for word."""
+    zeros, _ = measure_file(product["zeros"], "compact")
+    claims = [
+        BlobRequest(product["text"], expected_merkle=zeros.merkle),
+        BlobRequest(product["text"], expected_merkle=zeros.merkle, expected_size=200_000),
+        BlobRequest(tmp_path / "src" / "gone", expected_merkle=zeros.merkle),
+    ]
+    cold = MeasurementEngine("compact").measure(claims)
+    cache = BlobCache(tmp_path / "cache", "compact")
+    cache.put(zeros)
+    warm = MeasurementEngine("compact", cache=cache).measure(claims)
+    for claim in claims:
+        assert isinstance(cold[claim], MeasurementError)
+        assert str(warm[claim]) == str(cold[claim])
+    assert "merkle root is" in str(warm[claims[0]])
+    assert f"file is {len(TEXT)} bytes but 200000 bytes were expected" in str(warm[claims[1]])
+    assert "gone: does not exist" in str(warm[claims[2]])
 
 
 def test_expected_size_mismatch(product: dict[str, Path]) -> None:
