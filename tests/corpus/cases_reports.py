@@ -200,18 +200,6 @@ CASES = [
         report={"F1": "internal error: KeyError", "F2": "internal error: KeyError", "Good": None},
     ),
     Case(
-        id="reports-internal-kind-evaluate-raises-n2",
-        files=with_kind(
-            kind_conftest(
-                "    def evaluate(self, context, budget_file, budgets, base):\n"
-                "        raise KeyError('no such blob')"
-            ),
-        ),
-        args=("--sizebudget", "-n", "2"),
-        outcomes={"passed": 3, "failed": 2},
-        report={"F1": "internal error: KeyError", "F2": "internal error: KeyError", "Good": None},
-    ),
-    Case(
         id="reports-internal-kind-of-one-section-spares-the-others",
         files=with_kind(
             kind_conftest(
@@ -331,13 +319,6 @@ CASES = [
             "C": "not run: the session stopped early (stopping after 2 failures)",
             "D": "not run: the session stopped early",
         },
-    ),
-    Case(
-        id="reports-stop-x-n2",
-        files=TWO_OVER,
-        args=("--sizebudget", "-x", "-p", "no:randomly", "-n", "2", "--dist=loadfile"),
-        ret=None,  # xdist reports the stop as an interruption
-        report={"First": None, "Second": "not run: the session stopped early"},
     ),
     Case(
         id="reports-skipped-budget-is-left-out",

@@ -8,9 +8,12 @@ from pathlib import Path
 
 from pytest_sizebudget.budget.parse import load_budget_file
 from pytest_sizebudget.internal_error import describe_exception, unexpected_reason
-from pytest_sizebudget.node_ids import item_names
+from pytest_sizebudget.kinds.builtin import builtin_kinds
+from pytest_sizebudget.node_ids import NodeBudgets, item_names
 from pytest_sizebudget.output_paths import cache_dir_problem, report_path_problem
+from pytest_sizebudget.report.model import BudgetResult, FileProblem
 from pytest_sizebudget.report.text import shown
+from pytest_sizebudget.settings import Settings
 
 
 def test_shown_escapes_what_a_terminal_must_not_print_raw() -> None:
@@ -38,6 +41,26 @@ def test_item_names_are_escaped_and_unique(tmp_path: Path) -> None:
         "(measurement) [package_set_budgets[2]]",  # the file's measurement item has this one
         "plain",
     ]
+
+
+def test_the_controller_finds_the_budget_behind_an_escaped_node_id(tmp_path: Path) -> None:
+    """Under xdist the controller only has node IDs; they hold escaped names."""
+    (tmp_path / "x.sizebudget.json5").write_text(
+        '{package_set_budgets: [{name: "red\\u001b[31m", budget_bytes: 7, packages: ["p"]},'
+        ' {name: "plain", budget_bytes: 8, packages: ["p"]}]}'
+    )
+    nodes = NodeBudgets(Settings(rootdir=tmp_path), builtin_kinds())
+    found = nodes.errored("x.sizebudget.json5::red\\x1b[31m", "the worker died")
+    assert isinstance(found, BudgetResult)
+    assert (found.name, found.budget_bytes, found.error) == ("red\x1b[31m", 7, "the worker died")
+    assert found.key == "package_set_budgets[0]"
+    problem = nodes.errored("x.sizebudget.json5::(measurement)", "the worker died")
+    assert problem == FileProblem(
+        file="x.sizebudget.json5",
+        check="measurement",
+        message="x.sizebudget.json5: (measurement): the worker died",
+    )
+    assert nodes.errored("test_x.py::test_y", "the worker died") is None  # not ours
 
 
 def raise_here() -> None:
