@@ -227,8 +227,7 @@ class ImageKind(BudgetKind):
         return "\n".join(lines)
 
     def html_panel(self, result: BudgetResult) -> HtmlPanel:
-        details = result.details
-        image = details.image if isinstance(details, ImageDetails) else None
+        image = _image(result)
         at_least = _at_least(result)
         used = "?" if result.used_bytes is None else f"{at_least}{result.used_bytes:,} B"
         figures = [
@@ -260,13 +259,15 @@ def _at_least(result: BudgetResult) -> str:
 
 
 def _data_text(image: ImageSizes, amount: str) -> str:
+    """``amount`` of data bytes as far as it is known."""
     if not image.details.get("stopped_early"):
         return amount
     if image.details.get("expanded_at_least"):
-        return f"at least {amount}"
-    return "not counted (reading stopped early)"
+        return f"at least {amount}"  # raw content: every byte read is data
+    return NOT_COUNTED  # a sparse image stopped after its header
 
 
+NOT_COUNTED = "not counted (reading stopped early)"
 _STOPPED = (
     "reading stopped early: the part of the compressed image read already shows it cannot fit"
 )
@@ -306,16 +307,14 @@ def image_numbers(result: BudgetResult) -> list[str]:
     if result.creep_budget_bytes:
         rows.append(("creep budget", describe(result.creep_budget_bytes)))
     sizes = _image(result)
-    image: Mapping[str, Any] = (
-        {**sizes.to_dict(), "reserve_bytes": reserve} if sizes is not None else {}
-    )
+    image: Mapping[str, Any] = sizes.to_dict() if sizes is not None else {}
     if sizes is not None:
         rows.append(("format", str(image["format"])))
         rows.append(("file bytes", f"{format_bytes(image['file_bytes'])}  (as stored)"))
         expanded = at_least + format_bytes(image["expanded_bytes"])
         rows.append(("expanded", f"{expanded}  (as written)"))
         data = _data_text(sizes, format_bytes(image["data_bytes"]))
-        rows.append(("data bytes", data if data.startswith("not") else f"{data}  (not holes)"))
+        rows.append(("data bytes", data if data == NOT_COUNTED else f"{data}  (not holes)"))
         if sizes.details.get("stopped_early"):
             rows.append(("stopped", _STOPPED))
         details: Mapping[str, Any] = image.get("details") or {}
