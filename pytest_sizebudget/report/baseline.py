@@ -75,7 +75,7 @@ def load_baseline(
     try:
         check_path(path, shown)  # a FIFO would block the read, /dev/zero never end it
     except PathProblem as exc:
-        raise BaselineError(f"baseline {exc.shown}: cannot read: {exc.problem}") from None
+        raise BaselineError(f"baseline {exc.shown}: {exc.problem}") from None
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
