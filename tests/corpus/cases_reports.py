@@ -433,6 +433,14 @@ CASES = [
         for option in ("--sizebudget-json", "--sizebudget-html", "--sizebudget-gerrit")
     ),
     Case(
+        id="reports-json-path-is-a-directory-n2",  # the controller stops before any worker
+        files={**GOOD_FILES, "out/keep": ""},
+        args=("--sizebudget", "--sizebudget-json=out", "-n", "2"),
+        ret=USAGE,
+        lines=("ERROR: --sizebudget-json */out: is a directory",),
+        absent=("*workers*",),
+    ),
+    Case(
         id="reports-json-parent-is-a-file",
         files={**GOOD_FILES, "file": "x"},
         args=("--sizebudget", "--sizebudget-json=file/r.json"),
@@ -491,6 +499,14 @@ CASES = [
         args=("--sizebudget", "--sizebudget-cache-dir=cache"),
         ret=USAGE,
         lines=("ERROR: --sizebudget-cache-dir */cache: is a regular file, not a directory (--sizebudget-no-cache runs without a cache)",),
+    ),
+    Case(
+        id="reports-cache-dir-is-a-file-n2",
+        files={**GOOD_FILES, "cache": "x"},
+        args=("--sizebudget", "--sizebudget-cache-dir=cache", "-n", "2"),
+        ret=USAGE,
+        lines=("ERROR: --sizebudget-cache-dir */cache: is a regular file, not a directory *",),
+        absent=("*workers*",),
     ),
     Case(
         id="reports-cache-dir-is-a-fifo",
