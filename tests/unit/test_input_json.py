@@ -80,6 +80,15 @@ def test_deeply_nested_values_in_messages(tmp_path: Path) -> None:
     path.write_text(
         '{"version": "1", "package": {"name": "p"}, "blobs": [{"merkle": ' + deep + "}]}"
     )
+    # The input limits refuse it before any field is read: no repr of it is ever made.
+    with pytest.raises(
+        InputError, match=r"blobs\[0\].merkle\[0\].*nested deeper than the limit of 64 levels"
+    ):
+        load_manifest(path, working_dir=tmp_path)
+    shallow = "[" * 3 + "]" * 3
+    path.write_text(
+        '{"version": "1", "package": {"name": "p"}, "blobs": [{"merkle": ' + shallow + "}]}"
+    )
     with pytest.raises(
         InputError,
         match=r"blobs\[0\].merkle: expected 64 lowercase hex digits, "
