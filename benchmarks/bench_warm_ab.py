@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -62,6 +63,13 @@ def main() -> None:
     args = parser.parse_args()
     trees = {n: Path(p).resolve() for n, p in (t.split("=", 1) for t in args.trees)}
     tmp = Path(tempfile.mkdtemp(prefix="sizebudget-ab-"))
+    try:
+        compare(trees, tmp, args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compare(trees: dict[str, Path], tmp: Path, args: argparse.Namespace) -> None:
     root = tmp / "product"
     print("product:", generate(root, 150, 15, 70, args.seed))
     extra = [*args.pytest_args.split(), *(["product.sizebudget.json"] if args.named else [])]
