@@ -24,7 +24,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import BinaryIO, Final, Literal
+from typing import Any, BinaryIO, Final, Literal
 
 from .errors import InputError
 
@@ -48,6 +48,11 @@ class PathProblem(InputError):
         self.shown = printable(shown)
         self.problem = problem
         super().__init__(f"{self.shown}: {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle through their args (the one message), which this constructor
+        # does not take: spell out its arguments, for errors that cross processes.
+        return (type(self), (self.shown, self.problem))
 
 
 def printable(text: str) -> str:

@@ -41,7 +41,9 @@ def build(root: Path, kind: str, *, with_size: bool) -> None:
         }
     else:
         budgets = {
-            "product_budgets": [{"name": "B", "max_contents_bytes": "1 MiB", "packages": ["p.json"]}]
+            "product_budgets": [
+                {"name": "B", "max_contents_bytes": "1 MiB", "packages": ["p.json"]}
+            ]
         }
     (root / "b.sizebudget.json").write_text(json.dumps(budgets))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import pickle
 import socket
 import threading
 from collections.abc import Iterator
@@ -95,6 +96,8 @@ def test_messages_escape_what_a_log_cannot_show() -> None:
     error = PathProblem("pkg/\0/m.json", "the path contains a NUL byte")
     assert str(error) == "pkg/\\x00/m.json: the path contains a NUL byte"
     assert isinstance(error, InputError)
+    again = pickle.loads(pickle.dumps(error))  # errors may cross process boundaries
+    assert (str(again), again.problem) == (str(error), error.problem)
 
 
 def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
