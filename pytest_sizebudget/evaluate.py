@@ -95,11 +95,6 @@ class BudgetEvaluator:
                 self._done[bf.path] = self._evaluate(bf)
             return self._done[bf.path]
 
-    def evaluated(self, bf: BudgetFile) -> bool:
-        """Whether ``bf`` has been evaluated in this process already."""
-        with self._lock:
-            return bf.path in self._done
-
     def result(self, bf: BudgetFile, key: str) -> BudgetResult:
         return self.evaluate(bf).results[key]
 
