@@ -27,8 +27,12 @@ MAX_INPUT_STRING: Final = 1 << 20
 _TOKENS: Final = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
-def read_json(path: Path, shown: str) -> Any:
-    """The JSON value of the file at ``path``; every problem an ``InputError`` naming ``shown``."""
+def read_json(path: Path, shown: str, *, check_values: bool = True) -> Any:
+    """The JSON value of the file at ``path``; every problem an ``InputError`` naming ``shown``.
+
+    ``check_values=False`` leaves the limits on strings, integers and nesting to a caller
+    that checks each value it reads (a reader of large files that only uses a few keys).
+    """
     text = read_text(path, shown)
     name = printable(shown)
     try:
@@ -47,7 +51,7 @@ def read_json(path: Path, shown: str) -> Any:
         raise InputError(f"{name}:{line}:{column}: invalid number: {exc}") from None
     # Written by tools, but a lone surrogate in a path would crash writing the reports,
     # and a runaway string or nesting the code that prints values.
-    problem = first_problem(data, max_string=MAX_INPUT_STRING)
+    problem = first_problem(data, max_string=MAX_INPUT_STRING) if check_values else None
     if problem is not None:
         where, message = problem
         raise InputError(f"{name}: {dotted(where) + ': ' if where else ''}{message}")

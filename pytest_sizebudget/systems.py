@@ -76,7 +76,7 @@ def size_systems(
                     f"blob {merkle} is {size} bytes on disk in {s.description} but {listed} "
                     f"in {index.origin[merkle]} (different blobfs layouts?)"
                 )
-    sources: dict[str, tuple[Path, int | None]] = {}
+    sources: dict[str, tuple[Path | str, int | None]] = {}
     for s in systems:
         for p in s.packages:
             for b in p.blobs:
@@ -98,7 +98,7 @@ def size_systems(
         and m in sources
     )
     requests = {
-        m: BlobRequest(sources[m][0], expected_merkle=m, expected_size=sources[m][1])
+        m: BlobRequest(Path(sources[m][0]), expected_merkle=m, expected_size=sources[m][1])
         for m in to_measure
     }
     answers: Mapping[BlobRequest, BlobMeasurement | MeasurementError] = {}

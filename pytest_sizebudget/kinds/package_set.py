@@ -169,7 +169,7 @@ def _verify(context: EvaluationContext, inputs: Sequence[SetInput]) -> Mapping[s
     """Every manifest blob checked against its content, when the sizer verifies."""
     if not context.sizer.verify:
         return {}
-    requests: dict[tuple[str, Path | None], SizeRequest] = {}
+    requests: dict[tuple[str, Path | str | None], SizeRequest] = {}
     for s in inputs:
         for p in s.packages:
             if p.kind != "manifest":

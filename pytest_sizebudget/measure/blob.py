@@ -149,7 +149,7 @@ def stat_blob(path: Path) -> FileIdentity:
         raise _blob_error(problem) from None
 
 
-def has_size(path: Path | None, size: int) -> bool:
+def has_size(path: Path | str | None, size: int) -> bool:
     """Whether ``path`` is a regular file of ``size`` bytes: one ``stat``, no read.
 
     The check a cached answer for a claimed merkle must pass before it is used: a file of

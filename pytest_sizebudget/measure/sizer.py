@@ -49,7 +49,7 @@ class SizeRequest:
     """A blob that no blobs.json sizes: what is known about where its bytes are."""
 
     merkle: str
-    source: Path | None
+    source: Path | str | None  # a manifest's joined string, made a Path only if opened
     manifest_size: int | None
 
 
@@ -319,34 +319,35 @@ class EngineSizer:
     ) -> Mapping[str, int | str]:
         engine = self.engine(layout)
         out: dict[str, int | str] = {}
-        todo: dict[str, BlobRequest] = {}
+        sourced: dict[str, SizeRequest] = {}
         for r in requests:
             if r.source is None:
                 out[r.merkle] = "the manifest gives no source_path, so it cannot be measured"
             else:
-                todo[r.merkle] = BlobRequest(r.source, r.merkle, r.manifest_size)
-        with self._progress(engine, len(todo)):
+                sourced[r.merkle] = r
+        todo: dict[str, BlobRequest] = {}  # only what is measured: a warm run makes none
+        with self._progress(engine, len(sourced)):
             packed = self._packed.get(layout)
             if packed is None:
                 packed = self._packed[layout] = PackedSizes(engine.cache)
             misses: list[str] = []
             hits = 0
-            for merkle, request in todo.items():
+            for merkle, r in sourced.items():
                 known = packed.sizes.get(merkle)
                 if known is None:
                     hit = engine.cache.get(merkle)
-                    if hit is None:
-                        misses.append(merkle)
-                        continue
-                    known = (hit.file_size, hit.size_on_disk)
-                    packed.add(merkle, *known)
-                if not has_size(request.source, known[0]):
-                    # The file is not the blob the cache knows (it grew, shrank, went
-                    # missing or is a FIFO): measure it as a cold run would, and give the
-                    # error a cold run gives.  One stat per cached blob, no read.
+                    if hit is not None:
+                        known = (hit.file_size, hit.size_on_disk)
+                        packed.add(merkle, *known)
+                # A file that is not the blob the cache knows (it grew, shrank, went
+                # missing or is a FIFO) is measured as a cold run would, and gives the
+                # error a cold run gives.  One stat per cached blob, no read.
+                if known is None or not has_size(r.source, known[0]):
                     misses.append(merkle)
+                    assert r.source is not None
+                    todo[merkle] = BlobRequest(Path(r.source), merkle, r.manifest_size)
                     continue
-                out[merkle] = _answer(request, *known)
+                out[merkle] = _answer(r.source, r.manifest_size, *known)
                 hits += 1
             self._settle(EngineStats(requests=hits, cache_hits=hits))
             if self.progress is not None:
@@ -478,7 +479,7 @@ class EngineSizer:
                     "cannot verify: the manifest gives no source_path for this blob"
                 )
             else:
-                sources.setdefault(r.source, []).append(r)
+                sources.setdefault(Path(r.source), []).append(r)
         for path, actual in self.hash_files(list(sources)).items():
             for r in sources[path]:
                 if isinstance(actual, MeasurementError):
@@ -491,12 +492,11 @@ class EngineSizer:
         return problems
 
 
-def _answer(request: BlobRequest, file_size: int, size_on_disk: int) -> int | str:
-    if request.expected_size is not None and file_size != request.expected_size:
-        return (
-            f"blob {request.source}: file is {file_size} bytes but "
-            f"{request.expected_size} bytes were expected"
-        )
+def _answer(
+    source: Path | str | None, expected_size: int | None, file_size: int, size_on_disk: int
+) -> int | str:
+    if expected_size is not None and file_size != expected_size:
+        return f"blob {source}: file is {file_size} bytes but {expected_size} bytes were expected"
     return size_on_disk
 
 

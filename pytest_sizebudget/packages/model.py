@@ -16,7 +16,10 @@ class BlobEntry:
 
     merkle: str
     path: str  # in-package path; "meta/" is the meta.far
-    source: Path | None = None  # where the blob's bytes are on the host, if known
+    # Where the blob's bytes are on the host, if known.  A manifest's blobs keep the
+    # joined string: a Path per instance costs more than reading the manifest, and only
+    # the blobs that are measured or verified are ever opened.
+    source: Path | str | None = None
     size: int | None = None  # uncompressed length as the manifest says (never the on-disk size)
 
 

@@ -308,6 +308,23 @@ CASES = [
         "blobs[0].size: expected a non-negative integer, got -1",
     ),
     manifest_case(
+        "manifest-size-beyond-2-63",
+        manifest("m", [{"path": "a", "merkle": M, "size": 2**64}]),
+        "blobs[0].size: 18446744073709551616 is more than 2**63 - 1 bytes",
+    ),
+    manifest_case(
+        "manifest-path-lone-surrogate",
+        manifest("m", [{"path": "a\ud800", "merkle": M}]),
+        "blobs[0].path: the string has a lone surrogate \\ud800 at character 2, "
+        "which is not a Unicode character",
+    ),
+    manifest_case(
+        "manifest-source-lone-surrogate",
+        manifest("m", [{"path": "a", "merkle": M, "source_path": "b\udc00"}]),
+        "blobs[0].source_path: the string has a lone surrogate \\udc00 at character 2, "
+        "which is not a Unicode character",
+    ),
+    manifest_case(
         "manifest-invalid-json",
         '{"version": "1",\n  "blobs": [,]}',
         ":2:13: invalid JSON: Expecting value",
