@@ -221,7 +221,9 @@ def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
 
 def _record(request: pytest.FixtureRequest, result: BudgetResult, kinds: KindRegistry) -> None:
     node = request.node
-    node.stash[ITEM_REPORT] = {"result": result.to_dict()}
+    # The result itself: the report hook turns it into a dict only when it has to cross
+    # to another process (an xdist worker's report).
+    node.stash[ITEM_REPORT] = {"result": result}
     if request.config.stash[SETTINGS].junit_properties:
         if result.used_bytes is not None:
             node.user_properties.append(("sizebudget.used_bytes", result.used_bytes))

@@ -13,7 +13,8 @@ from .settings import Settings
 SETTINGS = pytest.StashKey[Settings]()
 # The run's budget kinds, filled through the pytest_sizebudget_register_kinds hook.
 KINDS = pytest.StashKey[KindRegistry]()
-# What an item hands to its report: {"result": {...}}, {"problem": {...}}, {"engine": {...}}.
+# What an item hands to its report: {"result": BudgetResult or its dict}, {"problem": {...}},
+# {"engine": {...}}.
 ITEM_REPORT = pytest.StashKey[dict[str, Any]]()
 # On a budget item: the budget file and the budget it checks, so that a failure without
 # a result, or a session that never runs it, still gives the budget a result.

@@ -29,7 +29,8 @@ from .items import BudgetCheckFailed, BudgetFileCollector, BudgetItem, SizeBudge
 from .keys import ITEM_REPORT, KINDS, SETTINGS
 from .kinds.builtin import builtin_kind_list
 from .kinds.registry import KindError, KindRegistry
-from .session import REPORT_ATTR, SizeBudgetSession, check_report_paths
+from .report.model import BudgetResult
+from .session import HELD, REPORT_ATTR, SESSION_PLUGIN, SizeBudgetSession, check_report_paths
 
 __all__ = [
     "SizeBudgetWarning",
@@ -75,7 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
         check_cache_dir(config, settings)
         session = SizeBudgetSession(settings, kinds)
         session.load_baseline()
-        config.pluginmanager.register(session, "sizebudget-session")
+        config.pluginmanager.register(session, SESSION_PLUGIN)
 
 
 def pytest_assertrepr_compare(
@@ -172,9 +173,26 @@ def pytest_runtest_makereport(
         extra, report.longrepr = item.unexpected_failure(call.excinfo)
         data = {**(data or {}), **extra}
     if data:
-        # Plain attributes of a TestReport survive xdist's serialisation.
-        setattr(report, REPORT_ATTR, data)
+        # Plain attributes of a TestReport survive xdist's serialisation, and report
+        # loggers that write every attribute as JSON: only dicts, lists and scalars.
+        setattr(report, REPORT_ATTR, _portable(item.config, report.nodeid, data))
     return report
+
+
+def _portable(config: pytest.Config, nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The item's data as its report carries it.  In the process that writes the reports,
+    the result object is handed to the session directly (a product's result holds every
+    blob instance: a dict of it and back costs seconds at 100,000 instances); an xdist
+    worker sends its dict."""
+    result = data.get("result")
+    if not isinstance(result, BudgetResult):
+        return data
+    session = config.pluginmanager.get_plugin(SESSION_PLUGIN)
+    rest = {k: v for k, v in data.items() if k != "result"}
+    if isinstance(session, SizeBudgetSession):
+        session.hold(nodeid, result)
+        return {**rest, HELD: True}
+    return {**rest, "result": result.to_dict()}
 
 
 def _a_verdict(exc: BaseException, data: dict[str, Any] | None) -> bool:
@@ -184,4 +202,7 @@ def _a_verdict(exc: BaseException, data: dict[str, Any] | None) -> bool:
         return True
     if not isinstance(exc, BudgetCheckFailed) or not data:
         return False
-    return "problem" in data or ("result" in data and not data["result"]["passed"])
+    result = data.get("result")
+    if isinstance(result, BudgetResult):
+        return not result.passed
+    return "problem" in data or (result is not None and not result["passed"])

@@ -36,6 +36,9 @@ from .report.text import shown
 from .settings import Settings
 
 REPORT_ATTR = "sizebudget"
+SESSION_PLUGIN = "sizebudget-session"
+# In a report's data: the result was handed to the session in this process (``hold``).
+HELD = "result_held"
 # Report options and where Settings keeps their paths, in the order they are checked.
 REPORT_OPTIONS = (
     ("--sizebudget-json", "json_path"),
@@ -69,6 +72,7 @@ class SizeBudgetSession:
         self.settings = settings
         self.kinds = kinds
         self.results: dict[str, BudgetResult] = {}
+        self._held: dict[str, BudgetResult] = {}
         self.problems: dict[str, FileProblem] = {}
         self.written: list[tuple[str, Path]] = []
         self.unwritten: list[str] = []  # reports that could not be written, and why
@@ -134,12 +138,20 @@ class SizeBudgetSession:
         elif found is not None and not budgets_only:
             self.problems[nodeid] = found
 
+    def hold(self, nodeid: str, result: BudgetResult) -> None:
+        """A result made in this process, for the report of ``nodeid`` to deliver."""
+        self._held[nodeid] = result
+
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.reported.add(report.nodeid)
         data: dict[str, Any] | None = getattr(report, REPORT_ATTR, None)
         if not data:
             return
+        if data.get(HELD):
+            held = self._held.pop(report.nodeid, None)
+            if held is not None:
+                self.results[report.nodeid] = held
         if "result" in data:
             self.results[report.nodeid] = self.kinds.result_from_dict(data["result"])
         if "problem" in data:

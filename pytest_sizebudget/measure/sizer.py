@@ -182,12 +182,11 @@ class PackedSizes:
             return {}
         out = {}
         for merkle, value in entries.items():
-            if (
-                isinstance(value, list)
-                and len(value) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-            ):
-                out[merkle] = (value[0], value[1])
+            # type(), not isinstance(): a bool is no size (and this runs per cached blob).
+            if type(value) is list and len(value) == 2:
+                file_size, on_disk = value
+                if type(file_size) is int and type(on_disk) is int:
+                    out[merkle] = (file_size, on_disk)
         return out
 
     def add(self, merkle: str, file_size: int, size_on_disk: int) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from pytest_sizebudget.errors import InputError, kind_of
 from pytest_sizebudget.input_json import preview, read_json
 from pytest_sizebudget.paths import printable
+from pytest_sizebudget.units import MAX_SIZE
 
 from .model import MERKLE
 
@@ -27,7 +28,9 @@ class BlobsJson:
 def load_blobs_json(path: Path, display: str | None = None) -> BlobsJson:
     """Sizes by merkle; errors name the file as ``display`` (default: ``path``)."""
     shown = printable(display or str(path))
-    data = read_json(path, shown)
+    # Only merkles (64 hex digits once checked) and sizes are read, each checked below:
+    # no walk over every value first.
+    data = read_json(path, shown, check_values=False)
     if not isinstance(data, list):
         raise InputError(
             f"{shown}: a blobs.json must be a JSON list of {{merkle, size}} objects, "
@@ -46,6 +49,8 @@ def load_blobs_json(path: Path, display: str | None = None) -> BlobsJson:
             raise InputError(
                 f"{shown}: [{i}].size: expected a non-negative integer, got {preview(size)}"
             )
+        if size > MAX_SIZE:
+            raise InputError(f"{shown}: [{i}].size: {preview(size)} is more than 2**63 - 1 bytes")
         if merkle in sizes and sizes[merkle][0] != size:
             first_size, first_i = sizes[merkle]
             raise InputError(

@@ -420,6 +420,11 @@ CASES = [
         f"[0].merkle: expected 64 lowercase hex digits, got '{'g' * 56}...",
     ),
     blobs_json_case(
+        "blobs-json-size-beyond-2-63",
+        json.dumps([{"merkle": M, "size": 2**63}]),
+        "[0].size: 9223372036854775808 is more than 2**63 - 1 bytes",
+    ),
+    blobs_json_case(
         "blobs-json-size-a-float",
         json.dumps([{"merkle": M, "size": 1.5}]),
         "[0].size: expected a non-negative integer, got 1.5",
