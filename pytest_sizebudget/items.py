@@ -227,6 +227,8 @@ def _record(request: pytest.FixtureRequest, result: BudgetResult, kinds: KindReg
             node.user_properties.append(("sizebudget.used_bytes", result.used_bytes))
         node.user_properties.append(("sizebudget.budget_bytes", result.budget_bytes))
         node.user_properties.append(("sizebudget.creep_budget_bytes", result.creep_budget_bytes))
+        # ok, warn, over, creep or error: the verdict every report shows.
+        node.user_properties.append(("sizebudget.status", result.status.value))
         for key, value in kinds.of_result_kind(result.kind).junit_properties(result):
             node.user_properties.append((f"sizebudget.{key}", value))
         if result.baseline_used_bytes is not None:
