@@ -190,6 +190,9 @@ def test_creep_percent_and_bytes(
         assert (data["creep_budget_percent"], data["creep_limit_bytes"]) == (percent, limit)
     assert "creep_limit_bytes" in data or percent is None
     assert KINDS.result_from_dict(data) == result
+    # A budget that fails its creep check does not warn, however close to its budget.
+    near = KINDS.with_warning(replace(result, warn_at=0))
+    assert (near.warning is None) == exceeded
     # Gerrit's .creepBudget: the limit the check applied, in bytes.
     assert gerrit_report([result])["S.creepBudget"] == limit
 
