@@ -179,7 +179,7 @@ def test_warn_at_warns_but_passes(pytester: pytest.Pytester, pt_product: Product
 
     strict, _ = run(pytester, "-W", f"error::{WARNING}")
     strict.assert_outcomes(passed=2, failed=1)
-    strict.stdout.fnmatch_lines(["*image budget 'boot' is at 96.0% of its partition*"])
+    strict.stdout.fnmatch_lines(["*Image budget 'boot' is at 96.0% of its budget*"])
     strict.stdout.no_fnmatch_line("*Traceback*")
 
 
