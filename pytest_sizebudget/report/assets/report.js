@@ -523,7 +523,9 @@
 
   // Zoom state lives in the address (#budget-3/package): the back button zooms out.
   function applyHash() {
-    var h = decodeURIComponent(location.hash.replace(/^#/, "")), m = /^budget-(\d+)(?:\/(.*))?$/.exec(h);
+    var h = location.hash.replace(/^#/, "");
+    try { h = decodeURIComponent(h); } catch (e) { /* an address edited by hand: as written */ }
+    var m = /^budget-(\d+)(?:\/(.*))?$/.exec(h);
     treemaps.forEach(function (tm) {
       var want = m && Number(m[1]) === tm.index && m[2] !== undefined ? m[2] : null;
       if (want !== tm.zoom) { tm.zoom = want; if (tm.drawnWidth || want !== null) { tm.draw(); } }
