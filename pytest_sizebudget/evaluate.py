@@ -4,7 +4,7 @@ Each budget file is evaluated once per process (items of the same file share it)
 kinds that need the whole file at once (share counts that span its package sets) get it.
 The evaluator knows no kind: it gives each kind its budgets and an
 ``EvaluationContext``, and fills in what every result has (name, file, line, limits,
-owner, the kind's warning).
+owner, the shared limits, the warning).
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ def base_result(bf: BudgetFile, b: Budget, owner_template: str | None) -> Budget
         budget_bytes=b.budget_bytes,
         creep_budget_bytes=b.creep_budget_bytes,
         owner=owner_url(b, owner_template),
+        warn_at=b.warn_at,
+        warn_bytes=b.warn_bytes,
+        creep_budget_percent=b.creep_budget_percent,
     )
 
 

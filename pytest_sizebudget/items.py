@@ -198,7 +198,8 @@ def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
         kinds = request.config.stash[KINDS]
         result = sizebudget_evaluator.result(bf, key)
         if sizebudget_baseline is not None:
-            result = compare(result, sizebudget_baseline)
+            # Creep may fail it now, and a failing budget does not warn.
+            result = kinds.with_warning(compare(result, sizebudget_baseline))
             _warn_parameters(request, sizebudget_baseline, result, kinds)
         _record(request, result, kinds)
         _record_stats(request, sizebudget_evaluator, request.node.stash[ITEM_REPORT])
@@ -229,6 +230,8 @@ def _record(request: pytest.FixtureRequest, result: BudgetResult, kinds: KindReg
             node.user_properties.append(("sizebudget.used_bytes", result.used_bytes))
         node.user_properties.append(("sizebudget.budget_bytes", result.budget_bytes))
         node.user_properties.append(("sizebudget.creep_budget_bytes", result.creep_budget_bytes))
+        # ok, warn, over, creep or error: the verdict every report shows.
+        node.user_properties.append(("sizebudget.status", result.status.value))
         for key, value in kinds.of_result_kind(result.kind).junit_properties(result):
             node.user_properties.append((f"sizebudget.{key}", value))
         if result.baseline_used_bytes is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Mapping
 from itertools import count, repeat
 from pathlib import Path
@@ -25,6 +26,9 @@ class FieldReader:
     def __init__(self, doc: Json5Document) -> None:
         self.doc = doc
         self.errors: list[BudgetFileError] = []
+        # Keys that every budget entry (``section[i]``) accepts besides its kind's own:
+        # listed with them when a key is unknown, so that "warn_att" finds "warn_at".
+        self.entry_keys: tuple[str, ...] = ()
 
     def error(self, path: KeyPath, message: str) -> None:
         pos = self.doc.positions.at(*path)
@@ -55,6 +59,8 @@ class FieldReader:
             self.error(path, f"expected an object, got {kind_of(value)}")
             return None
         known = list(known)
+        if len(path) == 2 and type(path[1]) is int:
+            known.extend(k for k in self.entry_keys if k not in known)
         for key in value:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
@@ -212,3 +218,73 @@ def common_fields(
         "creep_budget_bytes": creep or 0,
         "owner": owner,
     }
+
+
+SHARED_KEYS = ("warn_at", "warn_bytes", "creep_budget_percent")
+"""Keys every kind's entries accept, read here rather than by the kinds: a kind's parser
+never sees them, so a new kind has warnings and relative creep limits without code."""
+
+
+def split_shared(
+    r: FieldReader, entry: Mapping[str, Any], path: KeyPath
+) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """``entry`` without the shared keys, and the valid ones read (as ``Budget`` fields)."""
+    rest = {k: v for k, v in entry.items() if k not in SHARED_KEYS}
+    shared: dict[str, Any] = {}
+    warn_at = percent(r, entry, path, "warn_at", upper=100)
+    if warn_at is not None:
+        shared["warn_at"] = warn_at
+    warn_bytes = r.size(entry, path, "warn_bytes")
+    if warn_bytes is not None:
+        shared["warn_bytes"] = warn_bytes
+    creep = percent(r, entry, path, "creep_budget_percent")
+    if creep is not None:
+        shared["creep_budget_percent"] = creep
+    return rest, shared
+
+
+def check_shared(
+    r: FieldReader,
+    path: KeyPath,
+    shared: Mapping[str, Any],
+    budget_bytes: int,
+    creep_bytes: int | None,
+) -> bool:
+    """Whether the shared keys read make sense beside the budget's own limits.
+
+    ``creep_bytes``: the entry's ``creep_budget_bytes`` when it has the key, else None.
+    """
+    ok = True
+    warn_bytes = shared.get("warn_bytes")
+    if warn_bytes is not None and warn_bytes >= budget_bytes:
+        r.error(
+            (*path, "warn_bytes"),
+            f"warn_bytes ({warn_bytes:,}) is not below the budget ({budget_bytes:,}): "
+            "it could never warn",
+        )
+        ok = False
+    if "creep_budget_percent" in shared and creep_bytes == 0:
+        r.error(
+            (*path, "creep_budget_percent"),
+            "creep_budget_bytes is 0, so no growth is allowed whatever the percentage "
+            "(the stricter limit applies): remove one of them",
+        )
+        ok = False
+    return ok
+
+
+def percent(
+    r: FieldReader, entry: Mapping[str, Any], path: KeyPath, key: str, *, upper: float | None = None
+) -> float | None:
+    """A percentage: a finite number from 0 (to ``upper``); never a boolean or a string."""
+    if key not in entry:
+        return None
+    value = entry[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        r.error((*path, key), f"expected a percentage (a number such as 95), got {kind_of(value)}")
+        return None
+    if not math.isfinite(value) or value < 0 or (upper is not None and value > upper):
+        bounds = f"between 0 and {upper:g}" if upper is not None else "of at least 0"
+        r.error((*path, key), f"must be a percentage {bounds}, got {value!r}")
+        return None
+    return float(value)

@@ -55,6 +55,12 @@ class Budget:
     budget_bytes: int
     creep_budget_bytes: int = 0
     owner: str | None = None
+    # Shared by every kind (read by the core, ``fields.shared_limits``): pass with a
+    # warning above ``warn_at`` percent of budget_bytes or above ``warn_bytes``; growth
+    # since the baseline limited to ``creep_budget_percent`` of the baseline's used bytes.
+    warn_at: float | None = None
+    warn_bytes: int | None = None
+    creep_budget_percent: float | None = None
 
     @property
     def kind(self) -> str:

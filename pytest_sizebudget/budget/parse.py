@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from pytest_sizebudget.errors import BudgetFileError
 
-from .fields import FieldReader
+from .fields import SHARED_KEYS, FieldReader, check_shared, split_shared
 from .json5_source import Json5Document, load_json5
 from .model import (
     LAYOUTS,
@@ -34,6 +35,7 @@ from .positions import Prefixed
 if TYPE_CHECKING:
     from pytest_sizebudget.kinds.registry import KindRegistry
 
+_SHARED = frozenset(SHARED_KEYS)
 _SETTINGS = ("blob_sizes", "sharing", "blobfs_layout", "root", "include_subpackages")
 
 
@@ -87,6 +89,7 @@ def parse_budget_document(
         kinds = builtin_kinds()
     sections = kinds.sections
     r = FieldReader(doc)
+    r.entry_keys = SHARED_KEYS
     value = doc.value
     if isinstance(value, list) and kinds.list_section is not None:
         # V0 of ffx's format: a bare list of package-set budgets.
@@ -113,9 +116,18 @@ def parse_budget_document(
     for key, parser in sections.items():
         for entry_path, entry in r.list_of(top, (), key) or []:
             entries += 1
+            shared: dict[str, object] = {}
+            if type(entry) is dict and not _SHARED.isdisjoint(entry):
+                # The keys every kind has beyond its own: read here, never by the kind.
+                entry, shared = split_shared(r, entry, entry_path)
             budget = parser(r, entry, entry_path, root)
             if budget is None:
                 continue
+            if shared:
+                creep = budget.creep_budget_bytes if "creep_budget_bytes" in entry else None
+                if not check_shared(r, entry_path, shared, budget.budget_bytes, creep):
+                    continue
+                budget = replace(budget, **shared)  # type: ignore[arg-type]
             clash = by_name.setdefault(budget.name, budget)
             if clash is not budget:
                 r.error(

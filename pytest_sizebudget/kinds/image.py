@@ -3,9 +3,9 @@
 The check is ``expanded_bytes + reserve_bytes <= budget_bytes``: ``budget_bytes`` is the
 partition size, ``expanded_bytes`` what the image takes once written to it (the budget's
 ``used_bytes``), and ``reserve_bytes`` space the partition must keep free on top
-(Android's AVB hash footer needs 69,632 bytes).  ``warn_at`` is a percentage of the
-partition: a passing image whose expanded size plus reserve is above it passes with a
-warning, like Android's 95% warning.  The JSON report's ``image`` object holds the
+(Android's AVB hash footer needs 69,632 bytes).  ``warn_at`` (a percentage of the
+partition, like Android's 95% warning) is one of the limits every kind has: the core
+reads and checks it, counting the reserve as used.  The JSON report's ``image`` object holds the
 measurement.  A damaged or missing image fails its own budget with the file, offset and
 problem, and never affects other budgets.
 
@@ -17,7 +17,6 @@ bound), and the failure text says "at least".
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,11 +24,10 @@ from typing import Any, ClassVar
 
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
-from pytest_sizebudget.errors import kind_of
 from pytest_sizebudget.images import ImageFormatError, ImageSizes, measure_image
 from pytest_sizebudget.images.model import COMPRESSIONS, FORMATS
 from pytest_sizebudget.paths import printable
-from pytest_sizebudget.report.failure import creep_headline
+from pytest_sizebudget.report.failure import creep_headline, creep_text
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
 from pytest_sizebudget.units import describe, format_bytes
 
@@ -47,7 +45,6 @@ _KEYS = (
     "image",
     "format",
     "reserve_bytes",
-    "warn_at",
 )
 
 
@@ -56,7 +53,6 @@ class ImageBudget(Budget):
     images: tuple[FileRef, ...]  # several: the pieces of one split Android sparse image
     format: str | None = None  # None: detected from the content
     reserve_bytes: int = 0
-    warn_at: float | None = None  # percent of budget_bytes
 
     @property
     def kind(self) -> str:
@@ -75,7 +71,6 @@ def parse_image_budget(
         images = None
     fmt = r.string(entry, path, "format", choices=IMAGE_FORMATS)
     reserve = r.size(entry, path, "reserve_bytes")
-    warn_at = _percent(r, entry, path, "warn_at")
     if common is not None and reserve is not None and reserve >= common["budget_bytes"]:
         r.error(
             (*path, "reserve_bytes"),
@@ -90,21 +85,7 @@ def parse_image_budget(
         images=tuple(FileRef(raw=v, root=root, where=p) for p, v in images),
         format=None if fmt in (None, AUTO) else fmt,
         reserve_bytes=reserve or 0,
-        warn_at=warn_at,
     )
-
-
-def _percent(r: FieldReader, entry: Mapping[str, Any], path: KeyPath, key: str) -> float | None:
-    if key not in entry:
-        return None
-    value = entry[key]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        r.error((*path, key), f"expected a percentage (a number such as 95), got {kind_of(value)}")
-        return None
-    if not math.isfinite(value) or not 0 <= value <= 100:
-        r.error((*path, key), f"must be a percentage between 0 and 100, got {value!r}")
-        return None
-    return value
 
 
 def measure_budget(budget: ImageBudget, base: BudgetResult, display: Display) -> BudgetResult:
@@ -115,7 +96,6 @@ def measure_budget(budget: ImageBudget, base: BudgetResult, display: Display) ->
         parameters={
             "format": budget.format or AUTO,
             "images": list(shown.values()),
-            "warn_at": budget.warn_at,
         },
         details=ImageDetails(None),
     )
@@ -149,24 +129,6 @@ def _error_text(budget: ImageBudget, exc: ImageFormatError, shown: Mapping[str, 
     return f"{key}: {where}: {problem}"
 
 
-def warning_text(result: BudgetResult) -> str | None:
-    """The warning a passing image budget gives above its ``warn_at`` percentage, if any."""
-    warn_at = result.parameters.get("warn_at")
-    if not isinstance(warn_at, int | float) or not result.passed or not result.budget_bytes:
-        return None
-    assert result.used_bytes is not None
-    occupied = result.used_bytes + result.reserve_bytes
-    percent = 100 * occupied / result.budget_bytes
-    if percent <= warn_at:
-        return None
-    reserve = f" + reserve {result.reserve_bytes:,} B" if result.reserve_bytes else ""
-    return (
-        f"image budget {result.name!r} is at {percent:.1f}% of its partition, above "
-        f"warn_at {warn_at:g}%: used {result.used_bytes:,} B{reserve} of "
-        f"{result.budget_bytes:,} B ({result.file}:{result.line})"
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class ImageDetails(Details):
     """The JSON report's ``image`` object: the measurement, or None when there is none."""
@@ -192,7 +154,7 @@ class ImageKind(BudgetKind):
     name = "image"
     titles: ClassVar[Mapping[str, str]] = {"image": "Image budget"}
     sections: ClassVar[Mapping[str, EntryParser]] = {"image_budgets": parse_image_budget}
-    descriptive_parameters = frozenset({"images", "warn_at"})
+    descriptive_parameters = frozenset({"images"})
 
     def evaluate(
         self,
@@ -210,9 +172,6 @@ class ImageKind(BudgetKind):
     def details_from_dict(self, data: Mapping[str, Any]) -> Details:
         return ImageDetails.from_dict(data)
 
-    def warning(self, result: BudgetResult) -> str | None:
-        return warning_text(result)
-
     def failure_text(self, result: BudgetResult, top_n: int) -> str:
         lines = []
         if result.over_budget:
@@ -227,6 +186,8 @@ class ImageKind(BudgetKind):
         return "\n".join(lines)
 
     def html_panel(self, result: BudgetResult) -> HtmlPanel:
+        """The partition as a bar: data, holes, reserve and headroom, the numbers the
+        terminal shows (remaining counts the reserve as taken)."""
         image = _image(result)
         at_least = _at_least(result)
         used = "?" if result.used_bytes is None else f"{at_least}{result.used_bytes:,} B"
@@ -234,18 +195,33 @@ class ImageKind(BudgetKind):
             ("partition (budget_bytes)", f"{result.budget_bytes:,} B"),
             ("expanded (used)", used),
         ]
-        bar = [] if result.used_bytes is None else [("image", result.used_bytes)]
         if result.reserve_bytes:
             figures.append(("reserve", f"{result.reserve_bytes:,} B"))
-            bar.append(("reserve", result.reserve_bytes))
-        if result.used_bytes is not None:
-            left = result.budget_bytes - result.used_bytes - result.reserve_bytes
-            figures.append(("remaining", f"{left:+,} B"))
+        if result.remaining_bytes is not None:
+            figures.append(("remaining", f"{result.remaining_bytes:+,} B"))
         if image is not None:
             figures.append(("format", image.format))
             figures.append(("file bytes (as stored)", f"{image.file_bytes:,} B"))
             figures.append(("data bytes (not holes)", _data_text(image, f"{image.data_bytes:,} B")))
-        return HtmlPanel(figures=tuple(figures), bar=tuple(bar))
+        return HtmlPanel(figures=tuple(figures), bar=partition_bar(result, image))
+
+
+def partition_bar(result: BudgetResult, image: ImageSizes | None) -> tuple[tuple[str, int], ...]:
+    """Segments of the partition, in order: what the image writes (data, then holes, when
+    the data bytes are known), the reserve, and the headroom left (none when over)."""
+    if result.used_bytes is None:
+        return ()
+    bar: list[tuple[str, int]] = []
+    if image is not None and not image.details.get("stopped_early"):
+        bar.append(("data", image.data_bytes))
+        bar.append(("holes", result.used_bytes - image.data_bytes))
+    else:
+        bar.append(("image", result.used_bytes))
+    if result.reserve_bytes:
+        bar.append(("reserve", result.reserve_bytes))
+    if result.remaining_bytes:
+        bar.append(("headroom", max(result.remaining_bytes, 0)))
+    return tuple((label, n) for label, n in bar if n > 0)
 
 
 def _image(result: BudgetResult) -> ImageSizes | None:
@@ -304,8 +280,8 @@ def image_numbers(result: BudgetResult) -> list[str]:
         rows.append(("used+reserve", at_least + describe(used + reserve, budget)))
     rows.append(("partition", f"{describe(budget, used + reserve)}  (budget_bytes)"))
     rows.append(("over by", at_least + describe(used + reserve - budget)))
-    if result.creep_budget_bytes:
-        rows.append(("creep budget", describe(result.creep_budget_bytes)))
+    if result.creep_budget_bytes or result.creep_budget_percent is not None:
+        rows.append(("creep budget", creep_text(result)))
     sizes = _image(result)
     image: Mapping[str, Any] = sizes.to_dict() if sizes is not None else {}
     if sizes is not None:

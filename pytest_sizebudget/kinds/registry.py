@@ -112,8 +112,15 @@ class KindRegistry:
         return self.with_warning(BudgetResult.from_dict(data, self.decode_details))
 
     def with_warning(self, result: BudgetResult) -> BudgetResult:
-        kind = self._results.get(result.kind)
-        warning = None if kind is None or not result.passed else kind.warning(result)
+        """``result`` with its warning: the shared limits' (``warn_at``, ``warn_bytes``),
+        computed here for every kind alike, then the kind's own, if it passes."""
+        warning = None
+        if result.passed:
+            kind = self._results.get(result.kind)
+            found = [result.limit_warning(_title(kind, result))]
+            if kind is not None:
+                found.append(kind.warning(result))
+            warning = "; ".join(w for w in found if w) or None
         return result if warning == result.warning else replace(result, warning=warning)
 
     def failure_text(self, result: BudgetResult, top_n: int) -> str:

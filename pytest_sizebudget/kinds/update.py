@@ -19,6 +19,7 @@ from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.budget.system_spec import SYSTEM_FORMS, SystemSpec, parse_system
 from pytest_sizebudget.errors import shown
 from pytest_sizebudget.product_inputs import System
+from pytest_sizebudget.report.failure import creep_text
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
 from pytest_sizebudget.report.text import aligned_rows
 from pytest_sizebudget.systems import (
@@ -377,8 +378,8 @@ def render_update_failure(result: BudgetResult, top_n: int = 10) -> str:
     rows.append(("to", f"{x.target}: {format_bytes(x.to_bytes)} on disk"))
     if x.update_package_bytes:
         rows.append(("update package", format_bytes(x.update_package_bytes)))
-    if result.creep_budget_bytes:
-        rows.append(("creep budget", describe(result.creep_budget_bytes)))
+    if result.creep_budget_bytes or result.creep_budget_percent is not None:
+        rows.append(("creep budget", creep_text(result)))
     rows.append(("blobfs layout", str(result.parameters.get("blobfs_layout"))))
     rows.append(("file", f"{result.file}:{result.line} ({result.key})"))
     lines.extend(f"  {label:<15} {value}" for label, value in rows)

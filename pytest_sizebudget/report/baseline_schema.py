@@ -16,6 +16,7 @@ still compares.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -47,6 +48,11 @@ OBJECT_OR_NULL: Check = (lambda v: v is None or type(v) is dict, "an object or n
 LIST: Check = (lambda v: type(v) is list, "a list")
 LIST_OR_NULL: Check = (lambda v: v is None or type(v) is list, "a list or null")
 
+PERCENT: Check = (
+    lambda v: type(v) in (int, float) and math.isfinite(v) and v >= 0,
+    "a non-negative number",
+)
+
 _BUDGET: Mapping[str, Check] = {
     "name": STRING,
     "kind": STRING,
@@ -68,6 +74,11 @@ _BUDGET_OPTIONAL: Mapping[str, Check] = {
     "baseline_used_bytes": NNI_OR_NULL,
     "delta_bytes": INT_OR_NULL,  # a budget that shrank has a negative delta
     "diff": LIST_OR_NULL,
+    # The limits every kind has: read back with the result, and its warning recomputed.
+    "warn_at": PERCENT,
+    "warn_bytes": NNI,
+    "creep_budget_percent": PERCENT,
+    "warning": STRING_OR_NULL,
 }
 _PACKAGE: Mapping[str, Check] = {
     "name": STRING,

@@ -10,7 +10,7 @@ from pytest_sizebudget.report.text import aligned_rows, shown
 from pytest_sizebudget.units import describe, format_bytes
 
 from .diff import render_changes
-from .model import BudgetResult
+from .model import BudgetResult, percent_of
 
 
 def render_error(result: BudgetResult, title: str) -> str:
@@ -58,17 +58,37 @@ def render_generic_line(result: BudgetResult, title: str) -> str:
         over = result.over_by or 0
         verdicts.append(f"is over budget by {over:,} B" if over > 0 else "is over a further limit")
     if result.creep_exceeded:
-        excess = (result.delta_bytes or 0) - result.creep_budget_bytes
+        excess = (result.delta_bytes or 0) - (result.creep_limit_bytes or 0)
         verdicts.append(f"grew over its creep budget by {excess:,} B")
     return f"{title} {' and '.join(verdicts) or 'failed'}"
 
 
 def creep_headline(result: BudgetResult, title: str) -> str:
     delta = result.delta_bytes or 0
+    limit = result.creep_limit_bytes or 0
     return (
         f"{title} grew by {describe(delta)} since the baseline, over its creep budget "
-        f"of {describe(result.creep_budget_bytes)} by {describe(delta - result.creep_budget_bytes)}"
+        f"of {creep_text(result)} by {describe(delta - limit)}"
     )
+
+
+def creep_text(result: BudgetResult) -> str:
+    """The creep budget as applied: bytes, or a percentage of the baseline and what it
+    came to (with ``creep_budget_bytes`` too when that was the stricter)."""
+    percent = result.creep_budget_percent
+    if percent is None:
+        return describe(result.creep_budget_bytes)
+    limit = result.creep_limit_bytes
+    if limit is None:
+        relative = f"{percent:g}% of the baseline"
+        if result.creep_budget_bytes:
+            return f"{relative}, at most {describe(result.creep_budget_bytes)}"
+        return relative
+    text = f"{describe(limit)} ({percent:g}% of the baseline"
+    if result.creep_budget_bytes and limit == result.creep_budget_bytes:
+        text += f" is {percent_of(result.baseline_used_bytes or 0, percent):,} B; "
+        text += "creep_budget_bytes is stricter"
+    return text + ")"
 
 
 def _where(result: BudgetResult) -> str:
@@ -92,8 +112,8 @@ def _numbers(result: BudgetResult) -> list[str]:
         rows.append(("baseline", describe(result.baseline_used_bytes, used)))
     if result.delta_bytes is not None:
         rows.append(("delta", f"{result.delta_bytes:+,} B"))
-    if result.creep_budget_bytes or result.delta_bytes is not None:
-        rows.append(("creep budget", describe(result.creep_budget_bytes)))
+    if result.creep_budget_bytes or result.creep_budget_percent or result.delta_bytes is not None:
+        rows.append(("creep budget", creep_text(result)))
     params = ", ".join(f"{k}: {v}" for k, v in sorted(result.parameters.items()))
     if params:
         rows.append(("accounting", params))

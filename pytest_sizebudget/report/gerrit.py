@@ -4,6 +4,13 @@ A flat object with sorted keys: ``"<name>"`` (used bytes), ``"<name>.budget"`` (
 ``reserve_bytes``, so that the plugin's verdict is the item's),
 ``"<name>.creepBudget"`` and, when an owner is known, ``"<name>.owner"``.
 
+ffx's format has no key for a relative creep budget or for a warning, and the plugin
+compares the change's size with the base revision's itself, so ``.creepBudget`` is always
+bytes: with ``creep_budget_percent``, the limit the creep check applied (the percentage of
+the baseline's used bytes, or ``creep_budget_bytes`` when stricter); without a baseline,
+the growth above which the change is over the percentage, found from the used bytes
+alone: growing by d to u bytes is more than p% of the base exactly when d > u * p / (100 + p).
+
 The format is keyed by name alone, so two budgets could write the same key: the same
 name in two budget files, or a name that is another's plus ``.budget``,
 ``.creepBudget`` or ``.owner``.  Such budgets are keyed ``"<name> [<file>]"`` instead
@@ -100,10 +107,20 @@ def gerrit_report(
         out[name] = r.used_bytes
         # What used_bytes may reach: an image budget's reserve is not available to the image.
         out[f"{name}.budget"] = r.budget_bytes - r.reserve_bytes
-        out[f"{name}.creepBudget"] = r.creep_budget_bytes
+        out[f"{name}.creepBudget"] = creep_budget(r)
         if r.owner:
             out[f"{name}.owner"] = r.owner
     return dict(sorted(out.items()))
+
+
+def creep_budget(r: BudgetResult) -> int:
+    """``.creepBudget``: the growth allowed, in bytes (see the module's docstring)."""
+    limit = r.creep_limit_bytes
+    if limit is not None or r.creep_budget_percent is None or r.used_bytes is None:
+        return r.creep_budget_bytes if limit is None else limit
+    p = r.creep_budget_percent
+    relative = int(r.used_bytes * p // (100 + p))
+    return min(relative, r.creep_budget_bytes) if r.creep_budget_bytes else relative
 
 
 def render_gerrit(results: Sequence[BudgetResult], keys: GerritKeys | None = None) -> str:

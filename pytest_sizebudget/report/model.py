@@ -107,8 +107,13 @@ class BudgetResult:
     diff: tuple[BlobChange, ...] | None = None
     # Space the budget must keep free besides used_bytes (an image partition's AVB reserve).
     reserve_bytes: int = 0
-    # The kind's warning for a budget that passes close to its limit.  Not in to_dict:
-    # the registry recomputes it from the kind when a result is read back.
+    # Limits every kind has (``Budget``): pass with a warning above warn_at percent of
+    # budget_bytes or above warn_bytes; creep limited to a percentage of the baseline.
+    warn_at: float | None = None
+    warn_bytes: int | None = None
+    creep_budget_percent: float | None = None
+    # Why a budget that passes warns (the shared limits above, then its kind's own
+    # warning), set by the kind registry; it recomputes it when a result is read back.
     warning: str | None = None
 
     @property
@@ -148,12 +153,66 @@ class BudgetResult:
         return Status.WARN if self.warning is not None else Status.OK
 
     @property
+    def creep_limit_bytes(self) -> int | None:
+        """The growth allowed since the baseline, in bytes.
+
+        ``creep_budget_bytes``; with ``creep_budget_percent``, that percentage of the
+        baseline's used bytes (rounded down), the stricter of the two when both are given
+        (a budget file cannot give a percentage beside a ``creep_budget_bytes`` of 0).
+        None when a percentage has no baseline to be a percentage of.
+        """
+        if self.creep_budget_percent is None:
+            return self.creep_budget_bytes
+        if self.baseline_used_bytes is None:
+            return None
+        relative = percent_of(self.baseline_used_bytes, self.creep_budget_percent)
+        return min(relative, self.creep_budget_bytes) if self.creep_budget_bytes else relative
+
+    @property
     def creep_exceeded(self) -> bool:
-        """Grew since the baseline by more than its creep budget (only with a baseline)."""
+        """Grew since the baseline by more than its creep limit (only with a baseline)."""
+        limit = self.creep_limit_bytes
         return (
             self.error is None
             and self.delta_bytes is not None
-            and self.delta_bytes > self.creep_budget_bytes
+            and limit is not None
+            and self.delta_bytes > limit
+        )
+
+    @property
+    def remaining_bytes(self) -> int | None:
+        """Room left under the budget (negative: over by), the reserve counted as used.
+
+        The one figure every report shows as "remaining"."""
+        if self.used_bytes is None:
+            return None
+        return self.budget_bytes - self.used_bytes - self.reserve_bytes
+
+    @property
+    def used_percent(self) -> float | None:
+        """Used bytes plus reserve as a percentage of the budget (None: no budget)."""
+        if self.used_bytes is None or not self.budget_bytes:
+            return None
+        return 100 * (self.used_bytes + self.reserve_bytes) / self.budget_bytes
+
+    def limit_warning(self, title: str) -> str | None:
+        """The warning of the limits every kind has (``warn_at``, ``warn_bytes``), if any."""
+        if not self.passed or self.used_bytes is None:
+            return None
+        occupied = self.used_bytes + self.reserve_bytes
+        above = []
+        percent = self.used_percent
+        if self.warn_at is not None and percent is not None and percent > self.warn_at:
+            above.append(f"warn_at {self.warn_at:g}%")
+        if self.warn_bytes is not None and occupied > self.warn_bytes:
+            above.append(f"warn_bytes {self.warn_bytes:,} B")
+        if not above:
+            return None
+        at = "" if percent is None else f" is at {percent:.1f}% of its budget,"
+        reserve = f" + reserve {self.reserve_bytes:,} B" if self.reserve_bytes else ""
+        return (
+            f"{title}{at} above {' and '.join(above)}: used {self.used_bytes:,} B{reserve} "
+            f"of {self.budget_bytes:,} B ({self.file}:{self.line})"
         )
 
     @property
@@ -183,8 +242,21 @@ class BudgetResult:
             "packages": [_package_dict(p) for p in self.packages],
             # Only where a budget has one, so other kinds' entries keep their shape.
             **({"reserve_bytes": self.reserve_bytes} if self.reserve_bytes else {}),
+            # The verdict and the room left, computed here once for every report.
+            "status": self.status.value,
+            "remaining_bytes": self.remaining_bytes,
+            **{k: v for k, v in self._limits().items() if v is not None},
             **self.details.to_dict(),
             **self._baseline_dict(),
+        }
+
+    def _limits(self) -> dict[str, Any]:
+        # Only where given, so that entries without them keep their shape.
+        return {
+            "warn_at": self.warn_at,
+            "warn_bytes": self.warn_bytes,
+            "creep_budget_percent": self.creep_budget_percent,
+            "warning": self.warning,
         }
 
     def _baseline_dict(self) -> dict[str, Any]:
@@ -195,6 +267,11 @@ class BudgetResult:
             "baseline_used_bytes": self.baseline_used_bytes,
             "delta_bytes": self.delta_bytes,
             "creep_exceeded": self.creep_exceeded,
+            **(
+                {"creep_limit_bytes": self.creep_limit_bytes}
+                if self.creep_budget_percent is not None
+                else {}
+            ),
             "diff": None if self.diff is None else [c.to_dict() for c in self.diff],
         }
 
@@ -222,6 +299,13 @@ class BudgetResult:
             "creep_exceeded",
             "diff",
             "reserve_bytes",
+            "status",
+            "remaining_bytes",
+            "warn_at",
+            "warn_bytes",
+            "creep_budget_percent",
+            "creep_limit_bytes",
+            "warning",
         }
         diff = d.get("diff")
         return cls(
@@ -239,6 +323,10 @@ class BudgetResult:
             parameters=dict(d["parameters"]),
             packages=tuple(_package_from(p) for p in d["packages"]),
             reserve_bytes=d.get("reserve_bytes", 0),
+            warn_at=d.get("warn_at"),
+            warn_bytes=d.get("warn_bytes"),
+            creep_budget_percent=d.get("creep_budget_percent"),
+            warning=d.get("warning"),
             details=decode(d["kind"], {k: v for k, v in d.items() if k not in known}),
             baseline=d.get("baseline"),
             baseline_used_bytes=d.get("baseline_used_bytes"),
@@ -253,7 +341,9 @@ class HtmlPanel:
 
     ``treemap``: its packages as a treemap (package -> blob, by charged bytes);
     ``figures``: (label, value) rows of key numbers; ``bar``: (label, bytes) segments of
-    what the budget uses, drawn against ``budget_bytes``.
+    what the budget uses, drawn in order against ``budget_bytes`` (the page colours the
+    labels ``data``, ``holes``, ``used``, ``reserve``, ``headroom`` and ``over`` alike in
+    every kind; without segments it draws used, reserve and headroom).
     """
 
     treemap: bool = False
@@ -275,7 +365,9 @@ class HtmlPanel:
         if result.reserve_bytes:
             figures.append(("reserve", _bytes_text(result.reserve_bytes)))
             bar.append(("reserve", result.reserve_bytes))
-        return cls(figures=tuple(figures), bar=tuple(bar))
+        if result.remaining_bytes:
+            bar.append(("headroom", max(result.remaining_bytes, 0)))
+        return cls(figures=tuple(figures), bar=tuple(b for b in bar if b[1] > 0))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -283,6 +375,11 @@ class HtmlPanel:
             "figures": [list(f) for f in self.figures],
             "bar": [list(b) for b in self.bar],
         }
+
+
+def percent_of(amount: int, percent: float) -> int:
+    """``percent`` of ``amount`` bytes, rounded down (a limit never allows a byte more)."""
+    return int(amount * percent // 100)
 
 
 def _bytes_text(n: int | None) -> str:

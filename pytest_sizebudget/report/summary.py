@@ -47,9 +47,8 @@ def render_summary(
             rows.append((name, "?", f"{r.budget_bytes:,}", "?", "?", *delta, _status(r)))
             continue
         # An image budget's reserve is taken from the partition, as its check does.
-        occupied = r.used_bytes + r.reserve_bytes
-        remaining = r.budget_bytes - occupied
-        percent = f"{100 * occupied / r.budget_bytes:,.1f}%" if r.budget_bytes else "-"
+        remaining = r.remaining_bytes or 0
+        percent = "-" if r.used_percent is None else f"{r.used_percent:,.1f}%"
         rows.append(
             (
                 name,
@@ -72,10 +71,13 @@ def render_summary(
         lines.append(f"{' '.join(cells)}  {row[n - 1]}".rstrip())
     over = sum(1 for r in results if r.over_budget)
     errored = sum(1 for r in results if r.error is not None)
+    warned = sum(1 for r in results if r.status is Status.WARN)
     tail = (
         f"{len(results)} budget{'' if len(results) == 1 else 's'} checked: "
         f"{over} over budget, {errored} could not be checked"
     )
+    if warned:
+        tail += f", {warned} with a warning"
     if with_delta:
         creep = sum(1 for r in results if r.creep_exceeded)
         tail += f", {creep} over creep budget"

@@ -163,6 +163,32 @@ BUDGET_FILE_CASES = [
         "bad.sizebudget.json5:1:*: image_budgets[[]0[]].warn_at: expected a percentage (a "
         "number such as 95), got a boolean",
     ),
+    # The keys every kind has (read by the core): the same errors in every section.
+    file_case(
+        "parsers-warn-at-over-100-package-set",
+        entry(warn_at=150),
+        "bad.sizebudget.json5:1:*: package_set_budgets[[]0[]].warn_at: must be a percentage "
+        "between 0 and 100, got 150",
+    ),
+    file_case(
+        "parsers-warn-bytes-not-below-capacity",
+        update(warn_bytes="2 MB"),
+        "bad.sizebudget.json5:1:*: update_budgets[[]0[]].warn_bytes: warn_bytes (2,000,000) is "
+        "not below the budget (1,000,000): it could never warn",
+    ),
+    file_case(
+        "parsers-creep-percent-string",
+        image(creep_budget_percent="5%"),
+        "bad.sizebudget.json5:1:*: image_budgets[[]0[]].creep_budget_percent: expected a "
+        "percentage (a number such as 95), got a string",
+    ),
+    file_case(
+        "parsers-creep-percent-beside-zero-bytes",
+        entry(creep_budget_percent=5, creep_budget_bytes=0),
+        "bad.sizebudget.json5:1:*: package_set_budgets[[]0[]].creep_budget_percent: "
+        "creep_budget_bytes is 0, so no growth is allowed whatever the percentage (the "
+        "stricter limit applies): remove one of them",
+    ),
     file_case(
         "parsers-boolean-reserve-bytes",
         image(reserve_bytes=True),
@@ -200,7 +226,8 @@ BUDGET_FILE_CASES = [
         entry(budget_byte=5),
         "bad.sizebudget.json5:1:106: package_set_budgets[[]0[]].budget_byte: unknown key "
         "'budget_byte' (did you mean 'budget_bytes'?); known keys here: budget_bytes, "
-        "creep_budget_bytes, merge, name, owner, packages",
+        "creep_budget_bytes, creep_budget_percent, merge, name, owner, packages, warn_at, "
+        "warn_bytes",
     ),
     file_case(
         "parsers-empty-sections",

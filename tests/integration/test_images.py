@@ -68,7 +68,7 @@ def test_android_sparse_from_img2simg(
     assert image["details"]["block_size"] == blk
     assert image["details"]["total_blocks"] == 4 * MIB // blk
     assert image["reserve_bytes"] == 0
-    assert entry["parameters"] == {"format": "auto", "images": ["system.simg"], "warn_at": None}
+    assert entry["parameters"] == {"format": "auto", "images": ["system.simg"]}
 
 
 def test_split_android_sparse_image(pytester: pytest.Pytester, pt_product: Product) -> None:
@@ -179,15 +179,15 @@ def test_warn_at_warns_but_passes(pytester: pytest.Pytester, pt_product: Product
     assert report["boot"]["passed"]
     result.stdout.fnmatch_lines(
         [
-            "*images.sizebudget.json5:*: SizeBudgetWarning: image budget 'boot' is at 96.0% "
-            "of its partition, above warn_at 95%: used 96,000 B of 100,000 B*",
+            "*images.sizebudget.json5:*: SizeBudgetWarning: Image budget 'boot' is at 96.0% "
+            "of its budget, above warn_at 95%: used 96,000 B of 100,000 B*",
         ]
     )
     result.stdout.no_fnmatch_line("*'quiet' is at*")
 
     strict, _ = run(pytester, "-W", f"error::{WARNING}")
     strict.assert_outcomes(passed=2, failed=1)
-    strict.stdout.fnmatch_lines(["*image budget 'boot' is at 96.0% of its partition*"])
+    strict.stdout.fnmatch_lines(["*Image budget 'boot' is at 96.0% of its budget*"])
     strict.stdout.no_fnmatch_line("*Traceback*")
 
 

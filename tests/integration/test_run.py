@@ -175,6 +175,7 @@ def test_junit_properties_and_switch(pytester: pytest.Pytester, pt_product: Prod
         "sizebudget.used_bytes": "106",
         "sizebudget.budget_bytes": "106",
         "sizebudget.creep_budget_bytes": "7",
+        "sizebudget.status": "ok",
     }
     pytester.makeini("[pytest]\nsizebudget_junit_properties = false\n")
     pytester.runpytest("--sizebudget", "--junitxml=j2.xml")

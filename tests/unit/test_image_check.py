@@ -8,7 +8,7 @@ import pytest
 
 from pytest_sizebudget.images import ImageSizes
 from pytest_sizebudget.kinds.builtin import builtin_kinds
-from pytest_sizebudget.kinds.image import ImageDetails, warning_text
+from pytest_sizebudget.kinds.image import ImageDetails
 from pytest_sizebudget.report.gerrit import gerrit_report
 from pytest_sizebudget.report.model import BudgetResult
 
@@ -23,7 +23,8 @@ BASE = BudgetResult(
     budget_bytes=1000,
     used_bytes=900,
     reserve_bytes=50,
-    parameters={"format": "auto", "images": ["boot.img"], "warn_at": 90},
+    parameters={"format": "auto", "images": ["boot.img"]},
+    warn_at=90,
     details=ImageDetails(IMAGE, reserve_bytes=50),
 )
 
@@ -55,18 +56,22 @@ def test_round_trip_keeps_the_reserve() -> None:
 def test_warn_at_is_strictly_above_and_only_when_passing(
     used: int, warn_at: float | None, warns: bool
 ) -> None:
-    result = replace(BASE, used_bytes=used, parameters={**BASE.parameters, "warn_at": warn_at})
-    text = warning_text(result)
+    result = KINDS.with_warning(replace(BASE, used_bytes=used, warn_at=warn_at))
+    text = result.warning
     assert (text is not None) == warns
+    assert result.status.value == ("warn" if warns else "ok" if result.passed else "over")
     if text is not None:
-        assert text.startswith(f"image budget 'boot' is at {100 * (used + 50) / 1000:.1f}%")
+        assert text.startswith(f"Image budget 'boot' is at {100 * (used + 50) / 1000:.1f}%")
         assert f"used {used:,} B + reserve 50 B of 1,000 B (i.json5:3)" in text
 
 
-def test_other_kinds_never_warn() -> None:
-    # The registry asks only an image budget's kind for its warning.
-    assert KINDS.with_warning(replace(BASE, kind="package_set", used_bytes=940)).warning is None
-    assert KINDS.with_warning(replace(BASE, used_bytes=940)).warning is not None
+def test_every_kind_warns_alike() -> None:
+    # warn_at is the core's: a package set with the same numbers warns the same way.
+    image = KINDS.with_warning(replace(BASE, used_bytes=940)).warning
+    package_set = KINDS.with_warning(replace(BASE, kind="package_set", used_bytes=940)).warning
+    assert image is not None
+    assert package_set is not None
+    assert package_set == image.replace("Image budget", "Package set")
 
 
 def test_gerrit_budget_leaves_the_reserve_out() -> None:
