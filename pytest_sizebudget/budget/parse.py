@@ -113,17 +113,19 @@ def parse_budget_document(
     for key, parser in sections.items():
         for entry_path, entry in r.list_of(top, (), key) or []:
             entries += 1
-            budget = parser(r, entry, entry_path, root)
-            if budget is None:
+            parsed = parser(r, entry, entry_path, root)
+            if parsed is None:
                 continue
-            clash = by_name.setdefault(budget.name, budget)
-            if clash is not budget:
-                r.error(
-                    (*entry_path, "name"),
-                    f"budget name {budget.name!r} is already used by {clash.key} on line "
-                    f"{clash.line}; names must be unique because reports are keyed by them",
-                )
-            budgets.append(budget)
+            # An entry may stand for several budgets (an ELF file's memory regions).
+            for budget in (parsed,) if isinstance(parsed, Budget) else parsed:
+                clash = by_name.setdefault(budget.name, budget)
+                if clash is not budget:
+                    r.error(
+                        (*entry_path, "name"),
+                        f"budget name {budget.name!r} is already used by {clash.key} on line "
+                        f"{clash.line}; names must be unique because reports are keyed by them",
+                    )
+                budgets.append(budget)
     if not entries:
         # As ffx does: a file that checks nothing is a mistake, not a pass.
         keys = list(sections)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import BudgetKind
+from .elf import ElfKind
 from .image import ImageKind
 from .package_set import PackageSetKind
 from .product import ProductKind
@@ -11,7 +12,7 @@ from .update import UpdateKind
 
 
 def builtin_kind_list() -> list[BudgetKind]:
-    return [PackageSetKind(), ProductKind(), UpdateKind(), ImageKind()]
+    return [PackageSetKind(), ProductKind(), UpdateKind(), ImageKind(), ElfKind()]
 
 
 def builtin_kinds() -> KindRegistry:
