@@ -92,8 +92,12 @@ def region_usage(regions: Sequence[Region], ranges: Iterable[Range]) -> list[Reg
     """Each region's usage, in the order of ``regions``.
 
     A range belongs to the region that holds its start; one that runs past the region's
-    end counts to its end, as ld reports more than 100 %.  Raises ``LayoutError`` when
-    regions overlap or when a range starts outside every region.
+    end counts to its end, as ld reports more than 100 %.  A region that overflowed
+    (a link with ``--noinhibit-exec``) pushes the sections ld placed after the
+    overflowing one past its end, outside every region: such a range belongs to the
+    overflowing region below it, as ld's pointer for that region kept moving.  Raises
+    ``LayoutError`` when regions overlap or when any other range lies outside every
+    region.
     """
     pairs = overlapping(regions)
     if pairs:
@@ -101,21 +105,26 @@ def region_usage(regions: Sequence[Region], ranges: Iterable[Range]) -> list[Reg
     ordered = sorted((r for r in regions if r.length > 0), key=lambda r: r.origin)
     origins = [r.origin for r in ordered]
     placed: dict[str, list[Range]] = {r.name: [] for r in regions}
+    reach: dict[str, int] = {}  # the highest end placed in each region so far
     outside: list[Range] = []
-    for rng in ranges:
+    for rng in sorted(ranges, key=lambda r: (r.start, r.end, r.name, r.place)):
         if rng.size <= 0:
             continue  # ld's pointer does not move for an empty section
         i = bisect_right(origins, rng.start) - 1
-        if i >= 0 and ordered[i].holds(rng.start):
-            placed[ordered[i].name].append(rng)
-        else:
+        below = ordered[i] if i >= 0 else None
+        if below is None or not (
+            below.holds(rng.start) or reach.get(below.name, below.origin) > below.end
+        ):
             outside.append(rng)
+            continue
+        placed[below.name].append(rng)
+        reach[below.name] = max(reach.get(below.name, below.origin), rng.end)
     if outside:
         raise LayoutError(outside_message(outside, regions))
     out = []
     for region in regions:
         held = placed[region.name]
-        used = max((r.end for r in held), default=region.origin) - region.origin
+        used = reach.get(region.name, region.origin) - region.origin
         held.sort(key=lambda r: (-r.size, r.start, r.name, r.place))
         out.append(RegionUsage(region, used, tuple(held)))
     return out

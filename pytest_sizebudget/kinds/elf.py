@@ -125,7 +125,7 @@ def parse_elf_budget(
                     map=map_ref,
                     region=None,
                     regions=(),
-                    problem=str(exc),
+                    problem=f"{map_ref.key}: {exc}",
                     owner=owner,
                     entry_key=key,
                 )
@@ -175,8 +175,8 @@ def _unknown_limit(region: str, regions: Sequence[Region]) -> str:
 def _map_regions(
     map_ref: FileRef, selected: Sequence[str], limits: Mapping[str, _Limits]
 ) -> tuple[Region, ...]:
-    where = f"{map_ref.key}: {printable(map_ref.raw)}"
-    regions = read_memory_configuration(map_ref.path, printable(map_ref.raw))
+    where = printable(map_ref.raw)
+    regions = read_memory_configuration(map_ref.path, where)
     names = {r.name for r in regions}
     for wanted, what in ((selected, "regions"), (sorted(limits), "limits")):
         missing = [n for n in wanted if n not in names]
