@@ -62,9 +62,19 @@ def read_elf(path: Path, shown: str) -> ElfLayout:
     """The allocated ranges of the ELF program at ``path`` (named ``shown`` in errors)."""
     f, _ = open_file(path, shown)
     with f:
-        head = f.read(16)
+        head = f.read(64)
         if head[:4] != b"\x7fELF":
             raise ElfFormatError(f"{shown}: not an ELF file (no ELF magic at offset 0)")
+        if head[4:5] not in (b"\1", b"\2") or head[5:6] not in (b"\1", b"\2"):
+            raise ElfFormatError(
+                f"{shown}: offset 4: unknown ELF class or byte order "
+                f"({head[4:6].hex(' ') or 'missing'}; 1 or 2 each)"
+            )
+        need = 52 if head[4] == 1 else 64
+        if len(head) < need:
+            raise ElfFormatError(
+                f"{shown}: truncated: {len(head)} bytes, shorter than the ELF header ({need} B)"
+            )
         f.seek(0)
         try:
             return _read(ELFFile(f), shown)
