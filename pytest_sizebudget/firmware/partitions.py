@@ -340,7 +340,7 @@ def verify(partitions: tuple[Partition, ...], shown: str, table_offset: int) -> 
             )
         if p.type == DATA and p.subtype in (0x00, 0x03) and p.readonly:
             raise PartitionTableError(
-                f"{where}: an {subtype_name(DATA, p.subtype)} partition cannot be readonly"
+                f"{where}: a data/{subtype_name(DATA, p.subtype)} partition cannot be readonly"
             )
         if p.type == DATA and p.subtype == 0x02 and not p.readonly and p.size < 0x3000:
             raise PartitionTableError(

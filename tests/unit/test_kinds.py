@@ -61,7 +61,14 @@ def test_sections_come_in_registration_order() -> None:
         "elf_budgets",
         "flash_budgets",
     ]
-    assert [k.name for k in builtin_kind_list()] == ["package_set", "product", "update", "image", "elf", "flash"]
+    assert [k.name for k in builtin_kind_list()] == [
+        "package_set",
+        "product",
+        "update",
+        "image",
+        "elf",
+        "flash",
+    ]
 
 
 def example_results(tmp_path: Path) -> list[BudgetResult]:
