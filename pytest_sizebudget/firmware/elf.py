@@ -19,7 +19,9 @@ its load range; ``.tbss`` (TLS without contents) occupies nothing, because it ov
 from __future__ import annotations
 
 import struct
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Literal
 
@@ -112,6 +114,10 @@ def _read(elf: ELFFile, shown: str) -> ElfLayout:
                 "says where the program lies in memory"
             )
         return ElfLayout(**common, source="program headers", ranges=_segment_ranges(loads))
+    # Segments by run-time address, so that finding a section's segment is a bisection,
+    # not a scan of every segment for every section.
+    by_vaddr = sorted(loads, key=lambda s: (s["p_vaddr"], s["p_offset"]))
+    reach = list(accumulate((s["p_vaddr"] + s["p_memsz"] for s in by_vaddr), max))
     ranges: list[Range] = []
     kinds: list[tuple[str, str]] = []
     for section in elf.iter_sections():
@@ -128,13 +134,24 @@ def _read(elf: ELFFile, shown: str) -> ElfLayout:
         kinds.append((name, "nobits" if nobits else "progbits"))
         if nobits:
             continue  # zero fill has no load image, even when the script gives an AT>
-        for segment in loads:
-            if segment.section_in_segment(section):
-                lma = segment["p_paddr"] + (vma - segment["p_vaddr"])
-                if lma != vma:
-                    ranges.append(Range(name, lma, size, "load"))
-                break
+        segment = _segment_of(section, vma, by_vaddr, reach)
+        if segment is not None:
+            lma = segment["p_paddr"] + (vma - segment["p_vaddr"])
+            if lma != vma:
+                ranges.append(Range(name, lma, size, "load"))
     return ElfLayout(**common, source="sections", ranges=tuple(ranges), kinds=tuple(kinds))
+
+
+def _segment_of(section: Any, vma: int, by_vaddr: list[Any], reach: list[int]) -> Any:
+    """The ``PT_LOAD`` segment that holds ``section`` (pyelftools' ``section_in_segment``,
+    binutils' rule), trying only segments that start at or below the section and, with
+    an earlier one, still reach past its start: one or two for a normal program."""
+    i = bisect_right(by_vaddr, vma, key=lambda s: s["p_vaddr"]) - 1
+    while i >= 0 and reach[i] > vma:
+        if by_vaddr[i].section_in_segment(section):
+            return by_vaddr[i]
+        i -= 1
+    return None
 
 
 def _segment_ranges(loads: list[Any]) -> tuple[Range, ...]:

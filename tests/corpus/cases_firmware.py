@@ -52,6 +52,10 @@ def broken(
     )
 
 
+def huge_table(path: Path) -> None:
+    path.write_bytes(b"#" * (2 << 20))
+
+
 def fifo(root: Path) -> None:
     os.mkfifo(root / "fw.elf")
 
@@ -161,7 +165,7 @@ CASES = [
     ),
     broken(
         "firmware-partition-table-huge",
-        {"partitions.csv": lambda p: p.write_bytes(b"#" * (2 << 20)), "app.bin": b"x"},
+        {"partitions.csv": huge_table, "app.bin": b"x"},
         "flash_budgets[0].partitions: partitions.csv: 2,097,152 bytes: too large for a partition table",
         entry={
             "name": "esp",
