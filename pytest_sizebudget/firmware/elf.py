@@ -57,7 +57,19 @@ class ElfLayout:
         return f"ELF{self.elf_class} {order} {self.machine.removeprefix('EM_')}"
 
 
-_ERRORS = (ELFError, ELFParseError, ConstructError, struct.error, ValueError, KeyError)
+# What pyelftools raises on damaged input (it parses lazily, so any call may raise).
+_ERRORS = (
+    ELFError,
+    ELFParseError,
+    ConstructError,
+    struct.error,
+    ValueError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    TypeError,
+    AttributeError,
+)
 
 
 def read_elf(path: Path, shown: str) -> ElfLayout:

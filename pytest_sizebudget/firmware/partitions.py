@@ -166,6 +166,7 @@ def parse_csv(
         where = f"{shown}: line {number}"
         line = _expand(line, where, variables)
         fields = [f.strip() for f in (line + ",,,,").split(",")]
+        fields += [""] * (6 - len(fields))  # a line of a name alone: its type is missing
         name, type_text, subtype_text, offset_text, size_text, flags_text = fields[:6]
         if not name:
             raise PartitionTableError(f"{where}: the partition has no name")

@@ -175,6 +175,7 @@ def test_primary_bootloader_and_table_rows() -> None:
         ),
         ("a, data, fat, , lots\n", "p.csv: line 1: size 'lots' is not a number"),
         (", data, fat, , 4K\n", "p.csv: line 1: the partition has no name"),
+        ("nvs\n", "p.csv: line 1: the partition type is empty"),
         ("# only a comment\n\n", "p.csv: no partitions (only comments and empty lines)"),
         (
             "a, data, fat, 0x10000, -0x10000\n",
