@@ -259,7 +259,9 @@ def _subtype(type_: int, text: str, where: str) -> int:
     if not text:
         if type_ == DATA:
             return SUBTYPES[DATA]["undefined"]
-        raise PartitionTableError(f"{where}: the subtype is empty (a {type_name(type_)} needs one)")
+        raise PartitionTableError(
+            f"{where}: the subtype is empty (required for type {type_name(type_)})"
+        )
     known = SUBTYPES.get(type_, {}).get(text.lower())
     if known is not None:
         return known

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pytest_sizebudget.budget.parse import load_budget_file
 from pytest_sizebudget.errors import SizeBudgetError
@@ -422,3 +424,38 @@ def test_details_round_trip_and_baseline_changes() -> None:
     )
     assert ElfKind().details_from_dict(with_changes.to_dict()) == with_changes
     assert ElfKind().details_from_dict(ElfRegionDetails(None).to_dict()) == ElfRegionDetails(None)
+
+
+# -- damaged input: only our own errors ------------------------------------------------
+
+_SEEDS = [
+    make_elf(FIRMWARE),
+    make_elf(FIRMWARE, bits=64, little=False),
+    make_elf(FIRMWARE, section_headers=False),
+]
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.sampled_from(range(len(_SEEDS))),
+    edits=st.lists(st.tuples(st.integers(0, 1 << 12), st.integers(0, 255)), max_size=8),
+    cut=st.none() | st.integers(0, 1 << 12),
+)
+def test_damaged_elf_files_give_our_errors(
+    tmp_path: Path, seed: int, edits: list[tuple[int, int]], cut: int | None
+) -> None:
+    data = bytearray(_SEEDS[seed])
+    for offset, value in edits:
+        if offset < len(data):
+            data[offset] = value
+    path = tmp_path / "fuzz.elf"
+    path.write_bytes(bytes(data if cut is None else data[:cut]))
+    try:
+        read_elf(path, "fuzz.elf")
+    except (ElfFormatError, PathProblem) as exc:
+        message = str(exc)
+    else:
+        message = "fuzz.elf: read"
+    assert message.startswith("fuzz.elf: ")

@@ -10,6 +10,8 @@ import hashlib
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_sizebudget.firmware.partitions import (
     Partition,
@@ -166,7 +168,7 @@ def test_primary_bootloader_and_table_rows() -> None:
             "n, data, nvs, , 8K\n",
             "p.csv: n: an nvs partition must be at least 0x3000 bytes (it is 0x2000)",
         ),
-        ("a, app, , , 1M\n", "p.csv: line 1: the subtype is empty (a app needs one)"),
+        ("a, app, , , 1M\n", "p.csv: line 1: the subtype is empty (required for type app)"),
         ("a, code, factory, , 1M\n", "p.csv: line 1: unknown partition type 'code'"),
         ("a, app, ota_16, , 1M\n", "p.csv: line 1: unknown subtype 'ota_16' for type app"),
         (
@@ -217,3 +219,18 @@ def test_binary_table_with_and_without_md5() -> None:
     assert error(binary_table(parts)[:40]) == "p.csv: offset 32: truncated entry (8 of 32 B)"
     bad_magic = binary_table(parts)[:32] + b"\x12\x34" + bytes(30)
     assert error(bad_magic).startswith("p.csv: offset 32: not a partition entry (magic 12 34")
+
+
+_TOKENS = [*"0123456789abcdefxkKmM ,:#$-_\n", "app", "data", "nvs", "ota", "factory", "readonly"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*_TOKENS, "primary", "bootloader", "0x", "\n"]), max_size=60))
+def test_any_csv_gives_a_table_or_our_error(tokens: list[str]) -> None:
+    try:
+        read_table("".join(tokens).encode(), "p.csv", bootloader_offset=0x1000)
+    except PartitionTableError as exc:
+        message = str(exc)
+    else:
+        message = "p.csv: read"
+    assert message.startswith("p.csv: ")
