@@ -198,8 +198,10 @@ def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
         kinds = request.config.stash[KINDS]
         result = sizebudget_evaluator.result(bf, key)
         if sizebudget_baseline is not None:
+            old = sizebudget_baseline.match(result.file, result.name)
+            result = kinds.with_baseline(compare(result, sizebudget_baseline), old)
             # Creep may fail it now, and a failing budget does not warn.
-            result = kinds.with_warning(compare(result, sizebudget_baseline))
+            result = kinds.with_warning(result)
             _warn_parameters(request, sizebudget_baseline, result, kinds)
         _record(request, result, kinds)
         _record_stats(request, sizebudget_evaluator, request.node.stash[ITEM_REPORT])

@@ -120,22 +120,24 @@ def parse_budget_document(
             if type(entry) is dict and not _SHARED.isdisjoint(entry):
                 # The keys every kind has beyond its own: read here, never by the kind.
                 entry, shared = split_shared(r, entry, entry_path)
-            budget = parser(r, entry, entry_path, root)
-            if budget is None:
+            parsed = parser(r, entry, entry_path, root)
+            if parsed is None:
                 continue
-            if shared:
-                creep = budget.creep_budget_bytes if "creep_budget_bytes" in entry else None
-                if not check_shared(r, entry_path, shared, budget.budget_bytes, creep):
-                    continue
-                budget = replace(budget, **shared)  # type: ignore[arg-type]
-            clash = by_name.setdefault(budget.name, budget)
-            if clash is not budget:
-                r.error(
-                    (*entry_path, "name"),
-                    f"budget name {budget.name!r} is already used by {clash.key} on line "
-                    f"{clash.line}; names must be unique because reports are keyed by them",
-                )
-            budgets.append(budget)
+            # An entry may stand for several budgets (an ELF file's memory regions).
+            for budget in (parsed,) if isinstance(parsed, Budget) else parsed:
+                if shared:
+                    creep = budget.creep_budget_bytes if "creep_budget_bytes" in entry else None
+                    if not check_shared(r, entry_path, shared, budget.budget_bytes, creep):
+                        continue
+                    budget = replace(budget, **shared)  # type: ignore[arg-type]
+                clash = by_name.setdefault(budget.name, budget)
+                if clash is not budget:
+                    r.error(
+                        (*entry_path, "name"),
+                        f"budget name {budget.name!r} is already used by {clash.key} on line "
+                        f"{clash.line}; names must be unique because reports are keyed by them",
+                    )
+                budgets.append(budget)
     if not entries:
         # As ffx does: a file that checks nothing is a mistake, not a pass.
         keys = list(sections)

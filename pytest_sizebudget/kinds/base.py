@@ -31,9 +31,13 @@ from pytest_sizebudget.packages.loader import PackageLoader
 from pytest_sizebudget.report.failure import render_generic_failure, render_generic_line
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel, NoDetails
 
-EntryParser = Callable[[FieldReader, Mapping[str, Any], KeyPath, Path], Budget | None]
+EntryParser = Callable[
+    [FieldReader, Mapping[str, Any], KeyPath, Path], Budget | Sequence[Budget] | None
+]
 """``(reader, entry, key path, root) -> Budget | None``: one entry of a section; problems
-go to the reader (with their key and position), and None means the entry was invalid."""
+go to the reader (with their key and position), and None means the entry was invalid.
+An entry that stands for several budgets (an ELF file's memory regions, each its own
+item) returns them all, each with a key of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,12 @@ class BudgetKind:
         its message; a budget missing from the answer fails as unevaluated.
         """
         raise NotImplementedError
+
+    def with_baseline(self, result: BudgetResult, old: BudgetResult) -> BudgetResult:
+        """``result``, compared with its entry ``old`` in the baseline, with the kind's
+        own comparison in its details (an ELF region's sections and objects); called
+        after the core filled in the common baseline fields.  Default: nothing more."""
+        return result
 
     def joins_total(self, budget: Budget) -> bool:
         """Whether ``budget_bytes`` counts towards the file's ``total_budget_bytes``."""

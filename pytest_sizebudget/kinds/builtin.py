@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .base import BudgetKind
+from .elf import ElfKind
+from .flash import FlashKind
 from .image import ImageKind
 from .package_set import PackageSetKind
 from .product import ProductKind
@@ -11,7 +13,7 @@ from .update import UpdateKind
 
 
 def builtin_kind_list() -> list[BudgetKind]:
-    return [PackageSetKind(), ProductKind(), UpdateKind(), ImageKind()]
+    return [PackageSetKind(), ProductKind(), UpdateKind(), ImageKind(), ElfKind(), FlashKind()]
 
 
 def builtin_kinds() -> KindRegistry:

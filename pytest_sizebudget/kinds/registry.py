@@ -123,6 +123,15 @@ class KindRegistry:
             warning = "; ".join(w for w in found if w) or None
         return result if warning == result.warning else replace(result, warning=warning)
 
+    def with_baseline(self, result: BudgetResult, old: BudgetResult | None) -> BudgetResult:
+        """The kind's own comparison of a measured result with its baseline entry."""
+        kind = self._results.get(result.kind)
+        if kind is None or old is None or old.kind != result.kind:
+            return result
+        if result.used_bytes is None or old.used_bytes is None:
+            return result
+        return kind.with_baseline(result, old)
+
     def failure_text(self, result: BudgetResult, top_n: int) -> str:
         kind = self._results.get(result.kind)
         title = _title(kind, result)

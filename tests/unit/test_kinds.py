@@ -58,8 +58,10 @@ def test_sections_come_in_registration_order() -> None:
         "product_budgets",
         "update_budgets",
         "image_budgets",
+        "elf_budgets",
+        "flash_budgets",
     ]
-    assert [k.name for k in builtin_kind_list()] == ["package_set", "product", "update", "image"]
+    assert [k.name for k in builtin_kind_list()] == ["package_set", "product", "update", "image", "elf", "flash"]
 
 
 def example_results(tmp_path: Path) -> list[BudgetResult]:
