@@ -42,11 +42,11 @@ class SuperImage:
     expanded_bytes: int  # the super content's length (super_empty: the file's)
 
 
-class _Chunk:
-    __slots__ = ("at", "end", "kind", "start")
-
-    def __init__(self, start: int, end: int, kind: int, at: int) -> None:
-        self.start, self.end, self.kind, self.at = start, end, kind, at  # blocks; data offset
+class _Chunk(NamedTuple):
+    start: int  # first block
+    end: int  # block after the last
+    kind: int
+    at: int  # file offset of its data
 
 
 class _SparseView:
@@ -63,9 +63,12 @@ class _SparseView:
         )
         if magic != android_sparse.MAGIC or major != 1 or blk == 0 or blk % 4:
             raise ImageFormatError(name, 0, "not a usable Android sparse header")
-        self.blk, self.total_blks, self.chunks_left = blk, total_blks, total_chunks
-        self.chunk_hdr = chunk_hdr
-        self.next_at, self.next_block = file_hdr, 0
+        self.blk: int = blk
+        self.total_blks: int = total_blks
+        self.chunks_left: int = total_chunks
+        self.chunk_hdr: int = chunk_hdr
+        self.next_at: int = file_hdr
+        self.next_block = 0
         self.chunks: list[_Chunk] = []
 
     def _pread(self, offset: int, n: int) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .android_super import SuperKind
 from .base import BudgetKind
 from .image import ImageKind
 from .package_set import PackageSetKind
@@ -11,7 +12,7 @@ from .update import UpdateKind
 
 
 def builtin_kind_list() -> list[BudgetKind]:
-    return [PackageSetKind(), ProductKind(), UpdateKind(), ImageKind()]
+    return [PackageSetKind(), ProductKind(), UpdateKind(), ImageKind(), SuperKind()]
 
 
 def builtin_kinds() -> KindRegistry:

@@ -53,8 +53,15 @@ def test_sections_come_in_registration_order() -> None:
         "product_budgets",
         "update_budgets",
         "image_budgets",
+        "super_budgets",
     ]
-    assert [k.name for k in builtin_kind_list()] == ["package_set", "product", "update", "image"]
+    assert [k.name for k in builtin_kind_list()] == [
+        "package_set",
+        "product",
+        "update",
+        "image",
+        "super",
+    ]
 
 
 def example_results(tmp_path: Path) -> list[BudgetResult]:
