@@ -75,7 +75,8 @@ def test_aosp_dictionary_passes_with_the_metadata_warning(
     b = report["super"]
     assert (b["used_bytes"], b["budget_bytes"], b["passed"]) == (90, 101, True)
     s = b["super"]
-    assert s["slots"] == 2 and s["slots_reason"].startswith("A/B")
+    assert s["slots"] == 2
+    assert s["slots_reason"].startswith("A/B")
     assert s["warn_limit"] == {"bytes": 191, "source": "default: 95% of super"}
     assert [c["verdict"] for c in s["checks"]] == ["pass"] * 5 + ["warn"]
     assert s["groups"] == [
@@ -191,14 +192,14 @@ def _target_files(root: Path, *, sparse_system: bool) -> dict[str, bytes]:
     )
     files = {
         "META/misc_info.txt": (
-            "recovery_api_version=3\nfstab_version=2\nab_update=true\n"
-            "use_dynamic_partitions=true\nsuper_partition_size=16777216\n"
-        ).encode(),
+            b"recovery_api_version=3\nfstab_version=2\nab_update=true\n"
+            b"use_dynamic_partitions=true\nsuper_partition_size=16777216\n"
+        ),
         "META/dynamic_partitions_info.txt": (
-            "use_dynamic_partitions=true\nvirtual_ab=true\nsuper_partition_size=8388608\n"
-            "dynamic_partition_list= system vendor\nsuper_partition_groups=main\n"
-            "super_main_group_size=6291456\nsuper_main_partition_list=system vendor\n"
-        ).encode(),
+            b"use_dynamic_partitions=true\nvirtual_ab=true\nsuper_partition_size=8388608\n"
+            b"dynamic_partition_list= system vendor\nsuper_partition_groups=main\n"
+            b"super_main_group_size=6291456\nsuper_main_partition_list=system vendor\n"
+        ),
         "IMAGES/system.img": system,
         "IMAGES/vendor.img": b"\3" * MIB,
         "IMAGES/system_other.img": b"\4" * (3 * MIB),
@@ -313,7 +314,8 @@ def test_super_image_with_new_images(pytester: pytest.Pytester, pt_product: Prod
     result, report = run(pytester)
     result.assert_outcomes(passed=1, failed=1)
     b = report["next"]
-    assert b["used_bytes"] == 18 * MIB and b["budget_bytes"] == 16 * MIB
+    assert b["used_bytes"] == 18 * MIB
+    assert b["budget_bytes"] == 16 * MIB
     result.stdout.fnmatch_lines(
         [
             "*"
