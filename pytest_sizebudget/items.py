@@ -199,6 +199,8 @@ def _budget_check(bf: BudgetFile, key: str) -> Callable[..., None]:
         result = sizebudget_evaluator.result(bf, key)
         if sizebudget_baseline is not None:
             result = compare(result, sizebudget_baseline)
+            old = sizebudget_baseline.match(result.file, result.name)
+            result = kinds.compare_baseline(result, old)
             _warn_parameters(request, sizebudget_baseline, result, kinds)
         _record(request, result, kinds)
         _record_stats(request, sizebudget_evaluator, request.node.stash[ITEM_REPORT])

@@ -125,6 +125,9 @@ class SuperDetails(Details):
     outcome: SuperOutcome | None
     source: str = ""
     metadata: Mapping[str, Any] | None = None  # super_image: what the liblp metadata says
+    # With a baseline: (what, name, old bytes, new bytes) of every partition (aligned size)
+    # and group (used bytes) that changed; None for one that is new or gone.
+    changes: tuple[Change, ...] | None = None
 
     @property
     def failed_checks(self) -> tuple[str, ...]:
@@ -142,6 +145,8 @@ class SuperDetails(Details):
         out = {"input": self.source, **self.outcome.to_dict()}
         if self.metadata is not None:
             out["metadata"] = dict(self.metadata)
+        if self.changes is not None:
+            out["baseline_changes"] = [c.to_dict() for c in self.changes]
         first = self.outcome.first_error
         out["aosp_verdict"] = "fail" if first else "warn" if self.outcome.warnings else "pass"
         return {"super": out, "failed_checks": list(self.failed_checks)}
@@ -152,7 +157,62 @@ class SuperDetails(Details):
         if not isinstance(d, Mapping):
             return cls(None)
         metadata = d.get("metadata")
-        return cls(SuperOutcome.from_dict(d), str(d.get("input", "")), metadata)
+        changes = d.get("baseline_changes")
+        return cls(
+            SuperOutcome.from_dict(d),
+            str(d.get("input", "")),
+            metadata,
+            None if changes is None else tuple(Change.from_dict(c) for c in changes),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    what: str  # "partition" or "group"
+    name: str
+    old: int | None  # None: new since the baseline
+    new: int | None  # None: gone
+
+    @property
+    def delta(self) -> int:
+        return (self.new or 0) - (self.old or 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "what": self.what,
+            "name": self.name,
+            "old": self.old,
+            "new": self.new,
+            "delta": self.delta,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Change:
+        old, new = d.get("old"), d.get("new")
+        return cls(
+            str(d["what"]),
+            str(d["name"]),
+            None if old is None else int(old),
+            None if new is None else int(new),
+        )
+
+
+def changes_between(old: SuperOutcome, new: SuperOutcome) -> tuple[Change, ...]:
+    """Partitions (aligned sizes) and groups (used bytes) that differ, largest first."""
+    found: list[Change] = []
+    for what, before, after in (
+        (
+            "partition",
+            {p.name: p.aligned_bytes for p in old.partitions},
+            {p.name: p.aligned_bytes for p in new.partitions},
+        ),
+        ("group", {g.name: g.used for g in old.groups}, {g.name: g.used for g in new.groups}),
+    ):
+        for name in dict.fromkeys([*after, *before]):
+            a, b = before.get(name), after.get(name)
+            if a != b:
+                found.append(Change(what, name, a, b))
+    return tuple(sorted(found, key=lambda c: (-abs(c.delta), c.what, c.name)))
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -296,7 +356,8 @@ def _sizer(
             return PartitionSize(info.integer(key), info.where(key))
         key = f"{name}_image"
         if key in info and not (target is not None and info.origin(key) == target.shown):
-            ref = FileRef(info[key], root, f"{key} ({info.origin(key)})")
+            where = f"{budget.key}.{budget.source}: {key} ({info.origin(key)})"
+            ref = FileRef(info[key], root, where)
             return _measured(ref, display, info.where(key))
         if target is not None:
             try:
@@ -354,7 +415,7 @@ def failure_rows(result: BudgetResult, top_n: int) -> list[str]:
             shown(p.name) + ("" if p.counted else " (group only)"),
             shown(p.group or "-"),
             format_bytes(p.aligned_bytes),
-            _delta(result, p.name),
+            _delta(result, "partition", p.name),
             shown(p.source),
         ]
         for p in listed
@@ -370,18 +431,32 @@ def failure_rows(result: BudgetResult, top_n: int) -> list[str]:
                 "-" if g.size is None else format_bytes(g.size),
                 format_bytes(g.used),
                 "-" if g.headroom is None else f"{g.headroom:+,} B",
+                _delta(result, "group", g.name),
             ]
             for g in outcome.groups
         ]
-        lines += aligned_rows(["group", "size", "used", "headroom"], group_rows, "<>>>")
+        lines += aligned_rows(["group", "size", "used", "headroom", "delta"], group_rows, "<>>>>")
+    details = result.details
+    gone = (
+        [c for c in (details.changes or ()) if c.new is None]
+        if isinstance(details, SuperDetails)
+        else []
+    )
+    for c in gone:
+        lines.append(f"  {c.what} {shown(c.name)}: gone since the baseline ({c.old:,} B)")
     return lines
 
 
-def _delta(result: BudgetResult, partition: str) -> str:
-    changes = result.parameters.get("baseline_partitions")
-    if not isinstance(changes, Mapping) or partition not in changes:
+def _delta(result: BudgetResult, what: str, name: str) -> str:
+    details = result.details
+    if not isinstance(details, SuperDetails) or details.changes is None:
         return ""
-    return f"{changes[partition]:+,} B"
+    change = next((c for c in details.changes if (c.what, c.name) == (what, name)), None)
+    if change is None:
+        return "0 B"
+    if change.old is None:
+        return "new"
+    return f"{change.delta:+,} B"
 
 
 class SuperKind(BudgetKind):
@@ -402,6 +477,15 @@ class SuperKind(BudgetKind):
             for b in budgets
             if isinstance(b, SuperBudget)
         }
+
+    def compare_baseline(self, result: BudgetResult, old: BudgetResult) -> BudgetResult:
+        new_details, old_details = result.details, old.details
+        if not isinstance(new_details, SuperDetails) or new_details.outcome is None:
+            return result
+        if not isinstance(old_details, SuperDetails) or old_details.outcome is None:
+            return result
+        changes = changes_between(old_details.outcome, new_details.outcome)
+        return replace(result, details=replace(new_details, changes=changes))
 
     def joins_total(self, budget: Budget) -> bool:
         return False  # the limit comes from the build, not from the budget file

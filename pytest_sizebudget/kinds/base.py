@@ -100,6 +100,11 @@ class BudgetKind:
         """Properties besides the common ones (``used_bytes``, ``budget_bytes``, ...)."""
         return ()
 
+    def compare_baseline(self, result: BudgetResult, old: BudgetResult) -> BudgetResult:
+        """``result`` with what its kind tells of the change since ``old``, the matched
+        baseline result (the core has set ``delta_bytes`` and the blob diff already)."""
+        return result
+
     def html_panel(self, result: BudgetResult) -> HtmlPanel:
         """How the HTML report draws the budget: a treemap of its packages when it has
         any, else its key figures and a bar of what it uses."""

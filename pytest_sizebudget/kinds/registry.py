@@ -116,6 +116,13 @@ class KindRegistry:
         warning = None if kind is None or not result.passed else kind.warning(result)
         return result if warning == result.warning else replace(result, warning=warning)
 
+    def compare_baseline(self, result: BudgetResult, old: BudgetResult | None) -> BudgetResult:
+        """The kind's own comparison with the matched baseline result, if there is one."""
+        kind = self._results.get(result.kind)
+        if kind is None or old is None or old.kind != result.kind:
+            return result
+        return kind.compare_baseline(result, old)
+
     def failure_text(self, result: BudgetResult, top_n: int) -> str:
         kind = self._results.get(result.kind)
         title = _title(kind, result)

@@ -372,3 +372,31 @@ def test_xdist_gives_the_same_report(pytester: pytest.Pytester, pt_product: Prod
     one = json.loads((pytester.path / "one.json").read_text())["budgets"]
     two = json.loads((pytester.path / "two.json").read_text())["budgets"]
     assert one == two
+
+
+def test_baseline_names_what_grew(pytester: pytest.Pytester, pt_product: Product) -> None:
+    info = AOSP.replace("super_partition_size=202", "super_partition_size=2000").replace(
+        "super_group_group_size=100", "super_group_group_size=900"
+    )
+    (pytester.path / "misc_info.txt").write_text(info)
+    budgets(pt_product, {"name": "super", "info": "misc_info.txt", "creep_budget_bytes": 5})
+    run(pytester)
+    (pytester.path / "base.json").write_bytes((pytester.path / "r.json").read_bytes())
+    (pytester.path / "misc_info.txt").write_text(
+        info.replace("vendor_image_size=20", "vendor_image_size=37")
+    )
+    result, report = run(pytester, "--sizebudget-baseline=base.json")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*Super budget 'super' grew by 17 B since the baseline, over its creep budget*",
+            "*partition*group*size*delta*from*",
+            "*vendor*group*37*+17 B*vendor_image_size*",
+            "*group*size*used*headroom*delta*",
+            "*group*900*107*+793 B*+17 B*",
+        ]
+    )
+    assert report["super"]["super"]["baseline_changes"] == [
+        {"what": "group", "name": "group", "old": 90, "new": 107, "delta": 17},
+        {"what": "partition", "name": "vendor", "old": 20, "new": 37, "delta": 17},
+    ]

@@ -1,0 +1,126 @@
+"""Android super budgets on bad input: every case keeps the passing ``Good`` budget file
+beside it, so each also shows that the other budgets still run."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from tests.unit.android.lp_builder import MIB, Layout, Part, super_empty
+
+from .runner import GOOD_FILES, Case, FileContent
+
+FILE = "super.sizebudget.json5"
+INFO = (
+    "use_dynamic_partitions=true\nsuper_partition_size=4194304\n"
+    "dynamic_partition_list=system\nsystem_image_size=1048576\n"
+)
+
+
+def budgets(*entries: dict[str, Any]) -> str:
+    return json.dumps({"super_budgets": list(entries)})
+
+
+def layout() -> Layout:
+    return Layout(device_size=8 * MIB, partitions=[Part("system", MIB)], slots=2)
+
+
+def damaged(offset: int) -> bytes:
+    data = bytearray(super_empty(layout()))
+    data[offset] ^= 0xFF
+    return bytes(data)
+
+
+def broken(
+    id: str, files: dict[str, FileContent], error: str, entry: dict[str, Any] | None = None
+) -> Case:
+    return Case(
+        id=id,
+        files={
+            **GOOD_FILES,
+            **files,
+            FILE: budgets(entry or {"name": "s", "super_image": "s.img"}),
+        },
+        outcomes={"passed": 3, "failed": 1},
+        report={"Good": None, "s": error},
+    )
+
+
+def zip_without_misc(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("IMAGES/system.img", b"\0" * 4096)
+
+
+def past_end() -> bytes:
+    bad = layout()
+    bad.extent_past_end = True
+    return super_empty(bad)
+
+
+CASES = [
+    broken(
+        "android-super-wrong-magic",
+        {"s.img": bytes(16384)},
+        "super_budgets[0].super_image: s.img: offset 0: not a super image: no Android sparse "
+        "magic at offset 0",
+    ),
+    broken(
+        "android-super-truncated-metadata",
+        {"s.img": super_empty(layout())[:4234]},
+        "super_budgets[0].super_image: s.img: offset 4224: truncated metadata tables",
+    ),
+    broken(
+        "android-super-geometry-checksum",
+        {"s.img": damaged(44)},
+        "super_budgets[0].super_image: s.img: offset 8: geometry checksum (SHA-256) does not match",
+    ),
+    broken(
+        "android-super-tables-checksum",
+        {"s.img": damaged(4096 + 128 + 3)},
+        "super_budgets[0].super_image: s.img: offset 4144: metadata tables checksum (SHA-256) "
+        "does not match",
+    ),
+    broken(
+        "android-super-extent-past-end",
+        {"s.img": past_end()},
+        "ends past the end of block device 'super' (8,388,608 bytes)",
+    ),
+    broken(
+        "android-super-missing-image",
+        {"info.txt": INFO.replace("system_image_size=1048576", "system_image=out/system.img")},
+        "super_budgets[0].info: system_image (info.txt:4): out/system.img: does not exist",
+        entry={"name": "s", "info": "info.txt"},
+    ),
+    broken(
+        "android-super-bad-number",
+        {"info.txt": INFO.replace("4194304", "4 GiB")},
+        "super_budgets[0].info: super_partition_size=4 GiB (info.txt:2): not a whole number",
+        entry={"name": "s", "info": "info.txt"},
+    ),
+    broken(
+        "android-super-no-dynamic-partitions",
+        {"info.txt": INFO.replace("use_dynamic_partitions=true", "use_dynamic_partitions=false")},
+        "check_partition_sizes should only be executed on builds with dynamic partitions enabled",
+        entry={"name": "s", "info": "info.txt"},
+    ),
+    broken(
+        "android-super-info-not-text",
+        {"info.txt": b"use_dynamic_partitions=true\n\xff\xfe"},
+        "super_budgets[0].info: info.txt: byte offset 28: not UTF-8 text",
+        entry={"name": "s", "info": "info.txt"},
+    ),
+    broken(
+        "android-super-target-files-not-zip",
+        {"tf.zip": b"PK\3\4 but not really"},
+        "super_budgets[0].target_files: tf.zip: neither a directory nor a zip file",
+        entry={"name": "s", "target_files": "tf.zip"},
+    ),
+    broken(
+        "android-super-target-files-no-misc-info",
+        {"tf.zip": zip_without_misc},
+        "super_budgets[0].target_files: tf.zip:META/misc_info.txt: does not exist",
+        entry={"name": "s", "target_files": "tf.zip"},
+    ),
+]
