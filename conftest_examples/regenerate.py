@@ -153,6 +153,42 @@ def images() -> None:
     (out / "recovery.img.gz").write_bytes(gzip.compress(recovery, compresslevel=9, mtime=0))
 
 
+def android() -> None:
+    """An Android build's dynamic partitions, as its target-files lays them out: the
+    key=value files the build writes and three partition images (one Android sparse)."""
+    out = OUT / "android"
+    (out / "META").mkdir(parents=True)
+    (out / "IMAGES").mkdir()
+    (out / "META" / "misc_info.txt").write_text(
+        "recovery_api_version=3\nfstab_version=2\nab_update=true\n"
+        "use_dynamic_partitions=true\nvirtual_ab=true\n"
+    )
+    # The board: one 8 MiB super, launch Virtual A/B (1 real slot), one group of 6 MiB,
+    # and an error limit 512 KiB below super, as device trees set it by hand.
+    (out / "META" / "dynamic_partitions_info.txt").write_text(
+        "use_dynamic_partitions=true\nvirtual_ab=true\nsuper_partition_size=8388608\n"
+        "super_partition_error_limit=7864320\nsuper_partition_groups=google_dynamic\n"
+        "super_google_dynamic_group_size=6291456\n"
+        "super_google_dynamic_partition_list=system vendor product\n"
+        "dynamic_partition_list=product system vendor\n"
+    )
+    blk = 4096
+    raw, fill, dont_care = 0xCAC1, 0xCAC2, 0xCAC3
+    # 3 MiB once written, 20 KiB stored.
+    (out / "IMAGES" / "system.img").write_bytes(
+        android_sparse(
+            blk,
+            [
+                (raw, 4, media("android system", 4 * blk)),
+                (fill, 60, bytes(4)),
+                (dont_care, 704, b""),
+            ],
+        )
+    )
+    (out / "IMAGES" / "vendor.img").write_bytes(media("android vendor", 40 * 1024))
+    (out / "IMAGES" / "product.img").write_bytes(media("android product", 24 * 1024))
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -200,6 +236,7 @@ def main() -> None:
     blobs = [{"merkle": m, "size": s} for m, s in sorted(sizes.items())]
     (OUT / "blobs.json").write_text(json.dumps(blobs, indent=2) + "\n")
     images()
+    android()
     release2()
 
 

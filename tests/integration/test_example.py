@@ -15,9 +15,9 @@ EXAMPLE = Path(__file__).parents[2] / "conftest_examples"
 def test_example_product_passes(pytester: pytest.Pytester) -> None:
     shutil.copytree(EXAMPLE, pytester.path / "conftest_examples")
     result = pytester.runpytest("--sizebudget", "conftest_examples", "--sizebudget-json=r.json")
-    # 5 budget files: 5 measurement items and 16 budget items (15 budgets and one
+    # 6 budget files: 6 measurement items and 18 budget items (17 budgets and one
     # total_budget_bytes), and 3 tests in test_sizes.py.
-    result.assert_outcomes(passed=24)
+    result.assert_outcomes(passed=27)
     names = [b["name"] for b in json.loads((pytester.path / "r.json").read_text())["budgets"]]
     assert sorted(names) == sorted(
         [
@@ -36,6 +36,8 @@ def test_example_product_passes(pytester: pytest.Pytester) -> None:
             "Release 2 contents",
             "OTA release 1 to 2",
             "Font files",
+            "super (target-files)",
+            "super (next system image)",
         ]
     )
 
