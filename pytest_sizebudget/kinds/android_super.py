@@ -410,17 +410,20 @@ def failure_rows(result: BudgetResult, top_n: int) -> list[str]:
     lines.append("")
     partitions = sorted(outcome.partitions, key=lambda p: (-p.aligned_bytes, p.name))
     listed = partitions[:top_n] if top_n > 0 else partitions
+    details = result.details
+    diffed = isinstance(details, SuperDetails) and details.changes is not None
     rows = [
         [
             shown(p.name) + ("" if p.counted else " (group only)"),
             shown(p.group or "-"),
             format_bytes(p.aligned_bytes),
-            _delta(result, "partition", p.name),
+            *([_delta(result, "partition", p.name)] if diffed else []),
             shown(p.source),
         ]
         for p in listed
     ]
-    lines += aligned_rows(["partition", "group", "size", "delta", "from"], rows, "<<>><")
+    header = ["partition", "group", "size", *(["delta"] if diffed else []), "from"]
+    lines += aligned_rows(header, rows, "<<>>><"[: len(header) - 1] + "<")
     if len(partitions) > len(listed):
         lines.append(f"  ... and {len(partitions) - len(listed)} more partitions")
     if outcome.groups:
@@ -431,11 +434,12 @@ def failure_rows(result: BudgetResult, top_n: int) -> list[str]:
                 "-" if g.size is None else format_bytes(g.size),
                 format_bytes(g.used),
                 "-" if g.headroom is None else f"{g.headroom:+,} B",
-                _delta(result, "group", g.name),
+                *([_delta(result, "group", g.name)] if diffed else []),
             ]
             for g in outcome.groups
         ]
-        lines += aligned_rows(["group", "size", "used", "headroom", "delta"], group_rows, "<>>>>")
+        header = ["group", "size", "used", "headroom", *(["delta"] if diffed else [])]
+        lines += aligned_rows(header, group_rows, "<>>>>"[: len(header)])
     details = result.details
     gone = (
         [c for c in (details.changes or ()) if c.new is None]
@@ -511,6 +515,7 @@ class SuperKind(BudgetKind):
             lines.append(f"  baseline      {describe(result.baseline_used_bytes or 0)}")
             lines.append(f"  delta         {result.delta_bytes or 0:+,} B")
         lines.extend(failure_rows(result, top_n))
+        lines.append("")
         lines.append(f"  file          {shown(f'{result.file}:{result.line} ({result.key})')}")
         return "\n".join(lines)
 
