@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .android_ota import OtaKind
 from .android_super import SuperKind
 from .base import BudgetKind
 from .image import ImageKind
@@ -12,7 +13,7 @@ from .update import UpdateKind
 
 
 def builtin_kind_list() -> list[BudgetKind]:
-    return [PackageSetKind(), ProductKind(), UpdateKind(), ImageKind(), SuperKind()]
+    return [PackageSetKind(), ProductKind(), UpdateKind(), ImageKind(), SuperKind(), OtaKind()]
 
 
 def builtin_kinds() -> KindRegistry:

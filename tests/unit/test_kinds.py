@@ -59,6 +59,7 @@ def test_sections_come_in_registration_order() -> None:
         "update_budgets",
         "image_budgets",
         "super_budgets",
+        "ota_budgets",
     ]
     assert [k.name for k in builtin_kind_list()] == [
         "package_set",
@@ -66,6 +67,7 @@ def test_sections_come_in_registration_order() -> None:
         "update",
         "image",
         "super",
+        "ota",
     ]
 
 

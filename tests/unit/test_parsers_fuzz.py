@@ -87,6 +87,7 @@ KEYS = st.sampled_from(
         "resource_budgets",
         "image_budgets",
         "super_budgets",
+        "ota_budgets",
         "product_budgets",
         "update_budgets",
         "total_budget_bytes",
