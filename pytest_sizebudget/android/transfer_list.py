@@ -145,9 +145,7 @@ def load(path: Path, shown: str) -> list[StashUse]:
                                 f"{shown}:{member}: {info.file_size:,} bytes is too large"
                             )
                         text = _decode(z.read(info), f"{shown}:{member}")
-                        uses.append(
-                            parse(text.split("\n"), _partition(member), f"{shown}:{member}")
-                        )
+                        uses.append(parse(_lines(text), _partition(member), f"{shown}:{member}"))
                     return uses
             except (zipfile.BadZipFile, EOFError, OSError) as exc:
                 raise InfoError(f"{shown}: cannot be read as a zip: {exc}") from None
@@ -155,7 +153,15 @@ def load(path: Path, shown: str) -> list[StashUse]:
             raise InfoError(f"{shown}: {st.st_size:,} bytes is too large for a transfer list")
         f.seek(0)
         text = _decode(f.read(), shown)
-        return [parse(text.split("\n"), _partition(path.name), shown)]
+        return [parse(_lines(text), _partition(path.name), shown)]
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of a file that ends with a newline (the last one is not an empty line)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def _decode(data: bytes, name: str) -> str:

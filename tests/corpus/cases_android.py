@@ -124,3 +124,73 @@ CASES = [
         entry={"name": "s", "target_files": "tf.zip"},
     ),
 ]
+
+
+# --- OTA budgets ------------------------------------------------------------------------------
+
+
+def ota(id: str, files: dict[str, FileContent], error: str, entry: dict[str, Any]) -> Case:
+    return Case(
+        id=id,
+        files={**GOOD_FILES, **files, "ota.sizebudget.json5": json.dumps({"ota_budgets": [entry]})},
+        outcomes={"passed": 3, "failed": 1},
+        report={"Good": None, entry["name"]: error},
+    )
+
+
+def _payload_header(manifest: bytes, signature: int = 0) -> bytes:
+    import struct
+
+    return b"CrAU" + struct.pack(">QQI", 2, len(manifest), signature) + manifest
+
+
+PAYLOAD = {"name": "o", "payload": "payload.bin", "download_budget_bytes": "1 MiB"}
+STASH = {"name": "o", "transfer_list": "system.transfer.list", "cache_size": "1 MiB"}
+
+CASES += [
+    ota(
+        "android-ota-truncated-header",
+        {"payload.bin": b"CrAU\0\0"},
+        "ota_budgets[0].payload: payload.bin: offset 0: truncated payload header (6 of 24 bytes)",
+        PAYLOAD,
+    ),
+    ota(
+        "android-ota-manifest-past-end",
+        {"payload.bin": _payload_header(b"")[:12] + (1 << 40).to_bytes(8, "big") + bytes(4)},
+        "ota_budgets[0].payload: payload.bin: offset 12: manifest size 1,099,511,627,776 is "
+        "above 268,435,456, the most sizebudget reads",
+        PAYLOAD,
+    ),
+    ota(
+        "android-ota-bad-protobuf",
+        {"payload.bin": _payload_header(bytes([0x6A, 0x40, 0x01]))},
+        "ota_budgets[0].payload: payload.bin: offset 24: manifest: field 13 is 64 bytes, past "
+        "the end of the message",
+        PAYLOAD,
+    ),
+    ota(
+        "android-ota-partition-without-name",
+        {"payload.bin": _payload_header(bytes([0x6A, 0x02, 0x38, 0x00]))},
+        "manifest: a partition update has no partition_name",
+        PAYLOAD,
+    ),
+    ota(
+        "android-ota-stash-inconsistent",
+        {"system.transfer.list": "4\n10\n0\n1\nstash a 2,0,5\n"},
+        "ota_budgets[0].transfer_list: system.transfer.list:4: declares at most 1 stashed "
+        "blocks, but its stash commands hold 5 at once",
+        STASH,
+    ),
+    ota(
+        "android-ota-stash-bad-range",
+        {"system.transfer.list": "4\n10\n0\n5\nstash a 2,5,1\n"},
+        "system.transfer.list:5: range '2,5,1' has an empty or reversed pair 5,1",
+        STASH,
+    ),
+    ota(
+        "android-ota-stash-truncated",
+        {"system.transfer.list": "4\n10\n"},
+        "system.transfer.list: truncated: the header has 2 of 4 lines",
+        STASH,
+    ),
+]

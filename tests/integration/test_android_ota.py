@@ -230,3 +230,29 @@ def test_baseline_names_what_grew(pytester: pytest.Pytester, pt_product: Product
     assert report["ota"]["ota"]["baseline_changes"] == [
         {"partition": "vendor", "old": 10_000, "new": 30_000, "delta": 20_000}
     ]
+
+
+def test_html_report_draws_android_budgets(pytester: pytest.Pytester, pt_product: Product) -> None:
+    (pytester.path / "payload.bin").write_bytes(build(PARTS, GROUPS))
+    (pytester.path / "misc_info.txt").write_text(
+        "use_dynamic_partitions=true\nsuper_partition_size=100000\n"
+        "dynamic_partition_list=system\nsystem_image_size=40000\n"
+        "super_partition_groups=main\nsuper_main_group_size=50000\n"
+        "super_main_partition_list=system\n"
+    )
+    pt_product.budget_file(
+        {
+            "ota_budgets": [
+                {"name": "ota", "payload": "payload.bin", "download_budget_bytes": "1 MiB"}
+            ],
+            "super_budgets": [{"name": "super", "info": "misc_info.txt"}],
+        },
+        "android.sizebudget.json5",
+    )
+    result = pytester.runpytest(
+        "--sizebudget", "--sizebudget-html=r.html", "-W", f"default::{WARNING}"
+    )
+    result.assert_outcomes(passed=3)
+    html = (pytester.path / "r.html").read_text()
+    for text in ("group main", "per-slot limit (budget_bytes)", "download_budget_bytes", "vendor"):
+        assert text in html, text
