@@ -70,34 +70,48 @@ def _varint(buf: bytes, at: int) -> tuple[int, int]:
 def fields(buf: bytes) -> Fields:
     """Every field of one message: number -> values in order (ints or bytes)."""
     out: Fields = {}
-    at = 0
-    while at < len(buf):
+    at, end = 0, len(buf)
+    while at < end:
         start = at
-        key, at = _varint(buf, at)
+        key = buf[at]  # keys and small numbers are one byte: the common case, inlined
+        if key < 0x80:
+            at += 1
+        else:
+            key, at = _varint(buf, at)
         number, wire = key >> 3, key & 7
         if number == 0:
             raise WireError(start, "field number 0")
         value: Any
         if wire == 0:
-            value, at = _varint(buf, at)
-        elif wire == 1:
-            if at + 8 > len(buf):
-                raise WireError(start, f"fixed64 field {number} runs past the end")
-            value, at = int.from_bytes(buf[at : at + 8], "little"), at + 8
+            if at < end and buf[at] < 0x80:
+                value, at = buf[at], at + 1
+            else:
+                value, at = _varint(buf, at)
         elif wire == 2:
-            length, at = _varint(buf, at)
-            if length > len(buf) - at:
+            if at < end and buf[at] < 0x80:
+                length, at = buf[at], at + 1
+            else:
+                length, at = _varint(buf, at)
+            if length > end - at:
                 raise WireError(
                     start, f"field {number} is {length:,} bytes, past the end of the message"
                 )
             value, at = buf[at : at + length], at + length
+        elif wire == 1:
+            if at + 8 > end:
+                raise WireError(start, f"fixed64 field {number} runs past the end")
+            value, at = int.from_bytes(buf[at : at + 8], "little"), at + 8
         elif wire == 5:
-            if at + 4 > len(buf):
+            if at + 4 > end:
                 raise WireError(start, f"fixed32 field {number} runs past the end")
             value, at = int.from_bytes(buf[at : at + 4], "little"), at + 4
         else:
             raise WireError(start, f"field {number} has wire type {wire} (groups are not used)")
-        out.setdefault(number, []).append(value)
+        values = out.get(number)
+        if values is None:
+            out[number] = [value]
+        else:
+            values.append(value)
     return out
 
 
