@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from pytest_sizebudget.budget.model import FileRef
@@ -151,7 +152,8 @@ def main() -> None:
                     source="payload",
                 )
                 seconds, read, result = timed(
-                    lambda: android_ota.evaluate_budget(budget, base("ota"), str), args.runs
+                    partial(android_ota.evaluate_budget, budget, base("ota"), str),
+                    args.runs,
                 )
             else:
                 path = root / f"super.{part}.img"
@@ -165,9 +167,11 @@ def main() -> None:
                     inputs=(FileRef(path.name, root, "k"),),
                 )
                 seconds, read, result = timed(
-                    lambda: android_super.evaluate_budget(sbudget, base("super"), str), args.runs
+                    partial(android_super.evaluate_budget, sbudget, base("super"), str),
+                    args.runs,
                 )
             assert result.error is None, result.error
+            assert result.used_bytes is not None
             size = path.stat().st_size
             print(
                 f"{part:8} file {size / MIB:9.1f} MiB  used {result.used_bytes / MIB:9.1f} MiB  "
