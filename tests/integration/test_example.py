@@ -15,9 +15,9 @@ EXAMPLE = Path(__file__).parents[2] / "conftest_examples"
 def test_example_product_passes(pytester: pytest.Pytester) -> None:
     shutil.copytree(EXAMPLE, pytester.path / "conftest_examples")
     result = pytester.runpytest("--sizebudget", "conftest_examples", "--sizebudget-json=r.json")
-    # 6 budget files: 6 measurement items and 18 budget items (17 budgets and one
+    # 6 budget files: 6 measurement items and 20 budget items (19 budgets and one
     # total_budget_bytes), and 3 tests in test_sizes.py.
-    result.assert_outcomes(passed=27)
+    result.assert_outcomes(passed=29)
     names = [b["name"] for b in json.loads((pytester.path / "r.json").read_text())["budgets"]]
     assert sorted(names) == sorted(
         [
@@ -38,6 +38,8 @@ def test_example_product_passes(pytester: pytest.Pytester) -> None:
             "Font files",
             "super (target-files)",
             "super (next system image)",
+            "A/B payload",
+            "block OTA stash",
         ]
     )
 
