@@ -115,7 +115,10 @@ class TargetFiles:
             if not path.exists():
                 return None
             check_path(path, shown)
-            sizes = measure_image(path)
+            try:
+                sizes = measure_image(path)
+            except ImageFormatError as exc:  # named as the user knows it, not absolute
+                raise ImageFormatError(shown, exc.offset, exc.problem) from None
             return PartitionSize(sizes.expanded_bytes, name, sizes.format, sizes.file_bytes)
         info = self._names.get(name)
         if info is None:

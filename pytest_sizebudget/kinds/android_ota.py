@@ -288,6 +288,9 @@ def evaluate_budget(budget: OtaBudget, base: BudgetResult, display: Display) -> 
     except ImageFormatError as exc:
         where = exc.file if exc.offset is None else f"{exc.file}: offset {exc.offset}"
         return result.with_error(f"{budget.key}.{budget.source}: {where}: {exc.problem}")
+    except OSError as exc:  # a read that fails half-way (EIO, permission changed)
+        where = display(Path(exc.filename)) if isinstance(exc.filename, str) else names[0]
+        return result.with_error(f"{budget.key}.{budget.source}: {where}: {exc.strerror or exc}")
     except InputError as exc:
         text = str(exc)
         prefix = "" if text.startswith(budget.key) else f"{budget.key}.{budget.source}: "

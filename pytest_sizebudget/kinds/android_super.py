@@ -298,6 +298,9 @@ def evaluate_budget(budget: SuperBudget, base: BudgetResult, display: Display) -
             raise _Problem(key, str(exc)) from None
     except _Problem as problem:
         return result.with_error(str(problem))
+    except OSError as exc:  # a read that fails half-way (EIO, permission changed)
+        where = display(Path(exc.filename)) if isinstance(exc.filename, str) else "input"
+        return result.with_error(f"{budget.key}.{budget.source}: {where}: {exc.strerror or exc}")
     finally:
         if target is not None:
             target.close()

@@ -194,3 +194,42 @@ CASES += [
         STASH,
     ),
 ]
+
+
+def _bad_sparse() -> bytes:
+    import struct
+
+    # A sparse header promising 4 chunks, and none follows.
+    return struct.pack("<I4H4I", 0xED26FF3A, 1, 0, 28, 12, 4096, 16, 4, 0)
+
+
+_TF_INFO = (
+    "use_dynamic_partitions=true\nsuper_partition_size=4194304\ndynamic_partition_list=system\n"
+)
+
+
+def _tf_zip(path: Path) -> None:
+    import struct
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("META/misc_info.txt", _TF_INFO)
+        z.writestr(
+            "IMAGES/system.img", struct.pack("<I4H4I", 0xED26FF3A, 2, 0, 28, 12, 4096, 16, 1, 0)
+        )
+
+
+CASES += [
+    broken(
+        "android-super-target-files-damaged-image",
+        {"tf/META/misc_info.txt": _TF_INFO, "tf/IMAGES/system.img": _bad_sparse()},
+        "super_budgets[0].target_files: tf/IMAGES/system.img: offset 28: ",
+        entry={"name": "s", "target_files": "tf"},
+    ),
+    broken(
+        "android-super-target-files-zip-sparse-major",
+        {"tf.zip": _tf_zip},
+        "super_budgets[0].target_files: tf.zip:IMAGES/system.img: offset 4: unusable sparse "
+        "header (major 2, file_hdr_sz 28, chunk_hdr_sz 12, blk_sz 4096)",
+        entry={"name": "s", "target_files": "tf.zip"},
+    ),
+]
