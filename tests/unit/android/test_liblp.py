@@ -253,3 +253,24 @@ def test_metadata_area_overlaps_partitions(tmp_path: Path) -> None:
     path = tmp_path / "x.img"
     path.write_bytes(super_empty(layout2))
     assert read(path).block_devices[0].first_logical_sector * 512 >= 4096 + 2 * (4096 + 3 * 65536)
+
+
+def test_retrofit_split_image_of_the_metadata_device(tmp_path: Path) -> None:
+    # A retrofit device's OTA/super_system.img: the block device that holds the metadata.
+    layout = Layout(
+        device_size=16 * MIB,
+        partitions=[Part("system", MIB, "g", attrs=3), Part("vendor", MIB, "g", attrs=3)],
+        groups=[("g", 10 * MIB, 1)],
+        slots=2,
+        device_name="system",
+        device_flags=1,
+        extra_devices=[("vendor", 8 * MIB, 1)],
+    )
+    path = tmp_path / "super_system.img"
+    write_super(path, layout)
+    image = read_super([path], ["super_system.img"])
+    assert image.container == "raw"
+    info = metadata_info(image, "m")
+    assert info["dynamic_partition_retrofit"] == "true"
+    assert info["super_partition_size"] == str(24 * MIB)
+    assert info["super_g_partition_list"] == "system vendor"
