@@ -192,9 +192,7 @@ def test_measured_blobs_go_through_the_sizers_cache(pytester: pytest.Pytester) -
             }
         )
     )
-    result = pytester.runpytest(
-        "--sizebudget", "--sizebudget-cache-dir=cache", "--sizebudget-json=r.json"
-    )
+    result = pytester.runpytest("--sizebudget", "--sizebudget-cache-dir=cache", "--sizebudget-json=r.json")
     result.assert_outcomes(passed=2)
     ota = json.loads((pytester.path / "r.json").read_text())["budgets"][0]
     assert ota["download_bytes"] == 100  # b: 100 bytes, stored uncompressed
