@@ -153,6 +153,87 @@ def images() -> None:
     (out / "recovery.img.gz").write_bytes(gzip.compress(recovery, compresslevel=9, mtime=0))
 
 
+def android() -> None:
+    """An Android build's dynamic partitions, as its target-files lays them out: the
+    key=value files the build writes and three partition images (one Android sparse)."""
+    out = OUT / "android"
+    (out / "META").mkdir(parents=True)
+    (out / "IMAGES").mkdir()
+    (out / "META" / "misc_info.txt").write_text(
+        "recovery_api_version=3\nfstab_version=2\nab_update=true\n"
+        "use_dynamic_partitions=true\nvirtual_ab=true\n"
+    )
+    # The board: one 8 MiB super, launch Virtual A/B (1 real slot), one group of 6 MiB,
+    # and an error limit 512 KiB below super, as device trees set it by hand.
+    (out / "META" / "dynamic_partitions_info.txt").write_text(
+        "use_dynamic_partitions=true\nvirtual_ab=true\nsuper_partition_size=8388608\n"
+        "super_partition_error_limit=7864320\nsuper_partition_groups=google_dynamic\n"
+        "super_google_dynamic_group_size=6291456\n"
+        "super_google_dynamic_partition_list=system vendor product\n"
+        "dynamic_partition_list=product system vendor\n"
+    )
+    blk = 4096
+    raw, fill, dont_care = 0xCAC1, 0xCAC2, 0xCAC3
+    # 3 MiB once written, 20 KiB stored.
+    (out / "IMAGES" / "system.img").write_bytes(
+        android_sparse(
+            blk,
+            [
+                (raw, 4, media("android system", 4 * blk)),
+                (fill, 60, bytes(4)),
+                (dont_care, 704, b""),
+            ],
+        )
+    )
+    (out / "IMAGES" / "vendor.img").write_bytes(media("android vendor", 40 * 1024))
+    (out / "IMAGES" / "product.img").write_bytes(media("android product", 24 * 1024))
+    ota = OUT / "android-ota"
+    ota.mkdir()
+    (ota / "payload.bin").write_bytes(payload())
+    # A block-based incremental OTA's transfer lists: line 4 is the stash peak in blocks.
+    (ota / "system.transfer.list").write_text(
+        "4\n2048\n0\n1500\nstash 5a1f 2,0,1500\n"
+        "bsdiff 0 4096 5a1f 77c2 2,0,1500 1500 - 5a1f:2,0,1500\nfree 5a1f\nnew 2,1500,2048\n"
+    )
+    (ota / "vendor.transfer.list").write_text("4\n512\n0\n0\nnew 2,0,512\n")
+
+
+def pb_varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def pb(number: int, value: int | bytes) -> bytes:
+    """One protobuf field: a varint, or length-delimited bytes (a string or a message)."""
+    if isinstance(value, int):
+        return pb_varint(number << 3) + pb_varint(value)
+    return pb_varint(number << 3 | 2) + pb_varint(len(value)) + value
+
+
+def payload() -> bytes:
+    """A full A/B payload (update_metadata.proto field numbers): three partitions, each one
+    REPLACE operation whose data follows the manifest, and their dynamic group."""
+    blobs = b""
+    partitions = b""
+    for name, size, data in (
+        ("system", 3 << 20, media("payload system", 30_000)),
+        ("vendor", 160 << 10, media("payload vendor", 9_000)),
+        ("product", 96 << 10, media("payload product", 6_000)),
+    ):
+        operation = pb(1, 0) + pb(2, len(blobs)) + pb(3, len(data))
+        partitions += pb(13, pb(1, name.encode()) + pb(7, pb(1, size)) + pb(8, operation))
+        blobs += data
+    group = pb(1, b"google_dynamic") + pb(2, 6 << 20)
+    for name in ("system", "vendor", "product"):
+        group += pb(3, name.encode())
+    manifest = pb(3, 4096) + partitions + pb(15, pb(1, group))
+    return b"CrAU" + struct.pack(">QQI", 2, len(manifest), 0) + manifest + blobs
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -200,6 +281,7 @@ def main() -> None:
     blobs = [{"merkle": m, "size": s} for m, s in sorted(sizes.items())]
     (OUT / "blobs.json").write_text(json.dumps(blobs, indent=2) + "\n")
     images()
+    android()
     release2()
 
 

@@ -82,7 +82,8 @@ class BudgetKind:
 
     def with_baseline(self, result: BudgetResult, old: BudgetResult) -> BudgetResult:
         """``result``, compared with its entry ``old`` in the baseline, with the kind's
-        own comparison in its details (an ELF region's sections and objects); called
+        own comparison in its details (an ELF region's sections and objects, a super
+        partition's partitions and groups); called
         after the core filled in the common baseline fields.  Default: nothing more."""
         return result
 

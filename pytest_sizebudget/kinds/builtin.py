@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .android_ota import OtaKind
+from .android_super import SuperKind
 from .base import BudgetKind
 from .elf import ElfKind
 from .flash import FlashKind
@@ -13,7 +15,16 @@ from .update import UpdateKind
 
 
 def builtin_kind_list() -> list[BudgetKind]:
-    return [PackageSetKind(), ProductKind(), UpdateKind(), ImageKind(), ElfKind(), FlashKind()]
+    return [
+        PackageSetKind(),
+        ProductKind(),
+        UpdateKind(),
+        ImageKind(),
+        SuperKind(),
+        OtaKind(),
+        ElfKind(),
+        FlashKind(),
+    ]
 
 
 def builtin_kinds() -> KindRegistry:

@@ -233,7 +233,8 @@ BUDGET_FILE_CASES = [
         "parsers-empty-sections",
         "{package_set_budgets: [], image_budgets: []}",
         "bad.sizebudget.json5:1:1: no budgets: package_set_budgets, resource_budgets, "
-        "product_budgets, update_budgets, image_budgets, elf_budgets and flash_budgets are missing or empty",
+        "product_budgets, update_budgets, image_budgets, super_budgets, ota_budgets, "
+        "elf_budgets and flash_budgets are missing or empty",
     ),
     file_case(
         "parsers-top-level-string",

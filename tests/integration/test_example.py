@@ -15,9 +15,9 @@ EXAMPLE = Path(__file__).parents[2] / "conftest_examples"
 def test_example_product_passes(pytester: pytest.Pytester) -> None:
     shutil.copytree(EXAMPLE, pytester.path / "conftest_examples")
     result = pytester.runpytest("--sizebudget", "conftest_examples", "--sizebudget-json=r.json")
-    # 6 budget files: 6 measurement items and 21 budget items (20 budgets and one
+    # 7 budget files: 7 measurement items and 25 budget items (24 budgets and one
     # total_budget_bytes), and 3 tests in test_sizes.py.
-    result.assert_outcomes(passed=30)
+    result.assert_outcomes(passed=35)
     names = [b["name"] for b in json.loads((pytester.path / "r.json").read_text())["budgets"]]
     assert sorted(names) == sorted(
         [
@@ -36,6 +36,10 @@ def test_example_product_passes(pytester: pytest.Pytester) -> None:
             "Release 2 contents",
             "OTA release 1 to 2",
             "Font files",
+            "super (target-files)",
+            "super (next system image)",
+            "A/B payload",
+            "block OTA stash",
             "blinky/FLASH",
             "blinky/RAM",
             "blinky/CCM",

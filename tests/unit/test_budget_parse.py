@@ -172,7 +172,8 @@ def test_duplicate_budget_names(tmp_path: Path) -> None:
 def test_a_file_with_no_budgets_is_an_error(tmp_path: Path, text: str) -> None:
     assert problems(tmp_path, text) == (
         "b.json5:1:1: no budgets: package_set_budgets, resource_budgets, product_budgets, "
-        "update_budgets, image_budgets, elf_budgets and flash_budgets are missing or empty"
+        "update_budgets, image_budgets, super_budgets, ota_budgets, elf_budgets and "
+        "flash_budgets are missing or empty"
     )
 
 

@@ -58,10 +58,13 @@ def test_sections_come_in_registration_order() -> None:
         "product_budgets",
         "update_budgets",
         "image_budgets",
+        "super_budgets",
+        "ota_budgets",
         "elf_budgets",
         "flash_budgets",
     ]
-    assert [k.name for k in builtin_kind_list()] == ["package_set", "product", "update", "image", "elf", "flash"]
+    names = [k.name for k in builtin_kind_list()]
+    assert names == ["package_set", "product", "update", "image", "super", "ota", "elf", "flash"]
 
 
 def example_results(tmp_path: Path) -> list[BudgetResult]:

@@ -86,6 +86,8 @@ KEYS = st.sampled_from(
         "package_set_budgets",
         "resource_budgets",
         "image_budgets",
+        "super_budgets",
+        "ota_budgets",
         "product_budgets",
         "update_budgets",
         "total_budget_bytes",
