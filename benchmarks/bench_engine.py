@@ -8,7 +8,13 @@ a. cold time (empty cache) and its throughput ratio to the raw limit: the same c
 b. warm times (cache filled): files stat'ed (stat index), and manifest merkles given;
 c. peak RSS of a whole ``pytest --sizebudget`` run measuring one big blob (``bench_rss``);
 d. cold time at three product sizes (cost per byte);
-e. the exact early exit on incompressible data vs compressing everything.
+e. the exact early exit on incompressible data vs compressing everything;
+f. small files against the raw limit, as (cold - warm) / raw in the same run: a mixed
+   product of real shared objects and Python sources (~400 files, 60 MB), and 100,000
+   generated files shaped like a product's blobs (mostly small);
+g. the remote cache (nginx with WebDAV on 127.0.0.1, started here): machine A cold with
+   uploads, then machine B (an empty local cache) warm from the server, which must
+   compress nothing.
 
 Ours and the raw limit run interleaved and repeated, and medians are reported, because
 the machine may be shared.  Run ``python benchmarks/bench_engine.py --help``.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -169,7 +176,7 @@ def section_cold_warm(paths: list[Path], args: argparse.Namespace, rows: list[st
     rows.append(f"| (b) warm, manifest merkles given | {median(warm_manifest):.3f} s | |")
 
 
-def _merkles(paths: list[Path], cache_dir: Path) -> dict[Path, str]:
+def _merkles(paths: list[Path], cache_dir: Path | None) -> dict[Path, str]:
     engine = MeasurementEngine("compact", cache=BlobCache(cache_dir, "compact"))
     found = engine.hash_only(paths)
     return {p: m for p, m in found.items() if isinstance(m, str)}
@@ -204,6 +211,11 @@ def section_scaling(args: argparse.Namespace, rows: list[str]) -> None:
             f"| (d) cold, {size / MiB:.0f} MiB product (every {stride}. file) | {t:.2f} s "
             f"| {t / (size / MiB) * 1000:.1f} ms/MiB |"
         )
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _time(fn: Callable[[], object]) -> float:
@@ -248,6 +260,165 @@ def section_early_exit(args: argparse.Namespace, rows: list[str]) -> None:
         )
 
 
+def mixed_small_product(total_bytes: int, max_files: int) -> list[Path]:
+    """Shared objects and Python sources, alternating, until the size or count is reached."""
+    libs = [
+        p for p in walk_files(["/usr/lib/x86_64-linux-gnu", "/usr/lib"], 4 * MiB) if ".so" in p.name
+    ]
+    stdlib = [sysconfig.get_paths()["stdlib"]]
+    sources = [p for p in walk_files(stdlib, 4 * MiB) if p.suffix == ".py"]
+    picked: list[Path] = []
+    size = 0
+    seen: set[Path] = set()
+    for lib, src in zip(libs, sources, strict=False):
+        for path in (lib, src):
+            real = path.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            picked.append(path)
+            size += path.stat().st_size
+        if size >= total_bytes or len(picked) >= max_files:
+            break
+    return picked
+
+
+def many_small_files(directory: Path, count: int, seed: int = 1) -> list[Path]:
+    """``count`` distinct files with the size mix of bench_warm_run's product blobs."""
+    import random
+
+    from bench_warm_run import blob_bytes
+
+    rng = random.Random(seed)
+    paths = []
+    for i in range(count):
+        sub = directory / f"{i % 256:02x}"
+        if i < 256:
+            sub.mkdir(parents=True, exist_ok=True)
+        path = sub / f"{i}.bin"
+        path.write_bytes(blob_bytes(rng) + i.to_bytes(4, "little"))  # every file distinct
+        paths.append(path)
+    return paths
+
+
+def cold_warm_raw(paths: list[Path], args: argparse.Namespace, label: str, rows: list[str]) -> None:
+    """Cold and warm engine runs (manifest merkles given) and the raw limit, alternating."""
+    warm_page_cache(paths)
+    merkles = _merkles(paths, None)
+    requests = [BlobRequest(p, expected_merkle=merkles[p]) for p in paths]
+    chunks = raw_chunks(paths)
+    size = product_bytes(paths)
+    colds: list[float] = []
+    warms: list[float] = []
+    raws: list[float] = []
+    # CPU seconds of this process (every thread): what the work costs, whatever else runs
+    # on the machine; wall time alone swings with a shared machine's load.
+    cpu: dict[str, list[float]] = {"cold": [], "warm": [], "raw": []}
+    compressed = 0
+    workdir = Path(tempfile.mkdtemp(prefix="bench-small-"))
+    try:
+        for rep in range(args.repeats):
+            cache = BlobCache(workdir / f"c{rep}", "compact", racy_seconds=0)
+            engine = MeasurementEngine("compact", cache=cache, threads=args.threads)
+            c0 = _cpu()
+            colds.append(_time(lambda e=engine: e.measure(requests)))  # type: ignore[misc]
+            c1 = _cpu()
+            compressed = engine.last_stats.blobs_compressed
+            raws.append(run_raw(chunks))
+            c2 = _cpu()
+            engine = MeasurementEngine(
+                "compact", cache=BlobCache(workdir / f"c{rep}", "compact"), threads=args.threads
+            )
+            warms.append(_time(lambda e=engine: e.measure(requests)))  # type: ignore[misc]
+            c3 = _cpu()
+            cpu["cold"].append(c1 - c0)
+            cpu["raw"].append(c2 - c1)
+            cpu["warm"].append(c3 - c2)
+            if engine.last_stats.blobs_compressed:
+                raise SystemExit("warm run compressed")
+            ratio = raws[-1] / max(colds[-1] - warms[-1], 1e-9)
+            cpu_ratio = cpu["raw"][-1] / max(cpu["cold"][-1] - cpu["warm"][-1], 1e-9)
+            print(
+                f"  {label} rep {rep + 1}: cold {colds[-1]:.2f}s warm {warms[-1]:.3f}s "
+                f"raw {raws[-1]:.2f}s -> {ratio:.2f}; CPU cold {cpu['cold'][-1]:.2f}s "
+                f"warm {cpu['warm'][-1]:.3f}s raw {cpu['raw'][-1]:.2f}s -> {cpu_ratio:.2f}",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    ratios = [r / max(c - w, 1e-9) for c, w, r in zip(colds, warms, raws, strict=True)]
+    cpu_ratios = [
+        r / max(c - w, 1e-9) for c, w, r in zip(cpu["cold"], cpu["warm"], cpu["raw"], strict=True)
+    ]
+    rows.append(
+        f"| (f) {label}, CPU time | cold {median(cpu['cold']):.2f} s, warm "
+        f"{median(cpu['warm']):.3f} s, raw {median(cpu['raw']):.2f} s "
+        f"| raw / (cold - warm) **{median(cpu_ratios):.2f}** "
+        f"(per pair {', '.join(f'{x:.2f}' for x in cpu_ratios)}) |"
+    )
+    rows.append(
+        f"| (f) {label}: {len(paths):,} files, {size / MiB:.0f} MiB, {compressed:,} compressed "
+        f"| cold {median(colds):.2f} s, warm {median(warms):.3f} s, raw {median(raws):.2f} s "
+        f"| raw / (cold - warm) **{median(ratios):.2f}** "
+        f"(per pair {', '.join(f'{x:.2f}' for x in ratios)}) |"
+    )
+
+
+def section_small_files(args: argparse.Namespace, rows: list[str]) -> None:
+    mixed = mixed_small_product(args.mixed_mb * MiB, args.mixed_files)
+    cold_warm_raw(mixed, args, "mixed real small files", rows)
+    if args.many_files:
+        directory = Path(tempfile.mkdtemp(prefix="bench-many-", dir=args.blob_dir))
+        try:
+            many = many_small_files(directory, args.many_files)
+            cold_warm_raw(many, args, "generated small files", rows)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def section_remote(args: argparse.Namespace, rows: list[str]) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from pytest_sizebudget.measure.remote import RemoteCache
+    from tests.nginx_cache import NginxCache, nginx_binary
+
+    if nginx_binary() is None:
+        rows.append("| (g) remote cache | skipped: nginx is not installed | |")
+        return
+    paths = mixed_small_product(args.mixed_mb * MiB, args.mixed_files)
+    warm_page_cache(paths)
+    merkles = _merkles(paths, None)
+    requests = [BlobRequest(p, expected_merkle=merkles[p]) for p in paths]
+    workdir = Path(tempfile.mkdtemp(prefix="bench-remote-"))
+    server = NginxCache(workdir / "nginx")
+    server.start()
+    try:
+        times: dict[str, float] = {}
+        stats = {}
+        for machine in ("A", "B"):
+            remote = RemoteCache(server.url)
+            cache = BlobCache(workdir / machine, "compact", remote=remote)
+            engine = MeasurementEngine("compact", cache=cache, threads=args.threads)
+            times[machine] = _time(lambda e=engine: e.measure(requests))  # type: ignore[misc]
+            remote.close()
+            stats[machine] = (engine.last_stats, remote.counts)
+        a_stats, a_remote = stats["A"]
+        b_stats, b_remote = stats["B"]
+        if b_stats.blobs_compressed:
+            raise SystemExit("machine B compressed blobs the server had")
+        rows.append(
+            f"| (g) remote cache, {len(paths)} files: A cold, uploading | {times['A']:.2f} s "
+            f"| {a_stats.blobs_compressed} compressed, {a_remote.uploads} uploaded |"
+        )
+        rows.append(
+            f"| (g) remote cache: B warm from the server (empty local cache) | "
+            f"{times['B']:.2f} s | {b_stats.blobs_compressed} compressed, "
+            f"{b_remote.hits} remote hits, {b_stats.bytes_read} bytes read |"
+        )
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=300, help="product size (default 300)")
@@ -277,13 +448,31 @@ def main() -> None:
         help="size of the incompressible blobs (default 32)",
     )
     parser.add_argument(
+        "--mixed-mb",
+        type=int,
+        default=60,
+        help="(f) size of the mixed small-file product (default 60)",
+    )
+    parser.add_argument(
+        "--mixed-files",
+        type=int,
+        default=400,
+        help="(f) at most this many files in it (default 400)",
+    )
+    parser.add_argument(
+        "--many-files",
+        type=int,
+        default=100_000,
+        help="(f) generated small files (default 100000; 0: skip)",
+    )
+    parser.add_argument(
         "--only",
         nargs="+",
-        choices=["a", "c", "d", "e"],
+        choices=["a", "c", "d", "e", "f", "g"],
         help="run only these sections (a includes b)",
     )
     args = parser.parse_args()
-    sections = set(args.only or ["a", "c", "d", "e"])
+    sections = set(args.only or ["a", "c", "d", "e", "f", "g"])
     print(
         f"python {sys.version.split()[0]}, zstandard {zstandard.__version__}, "
         f"libzstd {libzstd_version()}, {os.cpu_count()} cpus, "
@@ -300,6 +489,10 @@ def main() -> None:
         section_scaling(args, rows)
     if "e" in sections:
         section_early_exit(args, rows)
+    if "f" in sections:
+        section_small_files(args, rows)
+    if "g" in sections:
+        section_remote(args, rows)
     print("\n".join(rows))
 
 

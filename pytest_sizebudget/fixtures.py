@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ import pytest
 from .api import SizeBudgetAPI
 from .evaluate import BudgetEvaluator
 from .keys import KINDS, SETTINGS
+from .measure.remote import RemoteCache
 from .measure.sizer import BlobSizer, EngineSizer, Progress, ProgressSink
 from .output_paths import cache_dir_problem
 from .packages.blob_sizes import BlobSizeStore
@@ -33,15 +34,26 @@ def sizebudget_blob_sizes(sizebudget_settings: Settings) -> BlobSizeStore:
 
 
 @pytest.fixture(scope="session")
-def sizebudget_sizer(pytestconfig: pytest.Config, sizebudget_settings: Settings) -> BlobSizer:
+def sizebudget_sizer(
+    pytestconfig: pytest.Config, sizebudget_settings: Settings
+) -> Iterator[BlobSizer]:
     """Sizes blobs that no blobs.json covers with the measurement engine (cached), hashes
     directory packages and, with ``--sizebudget-verify``, checks manifest blobs."""
-    return EngineSizer(
-        cache_root(pytestconfig, sizebudget_settings),
-        verify=sizebudget_settings.verify,
-        progress=terminal_progress(pytestconfig),
-        compression_memory=sizebudget_settings.compression_memory,
-    )
+    settings = sizebudget_settings
+    remote = None
+    if settings.cache_url is not None and not settings.no_cache:
+        remote = RemoteCache(settings.cache_url, timeout=settings.cache_timeout)
+    try:
+        yield EngineSizer(
+            cache_root(pytestconfig, settings),
+            verify=settings.verify,
+            progress=terminal_progress(pytestconfig),
+            compression_memory=settings.compression_memory,
+            remote=remote,
+        )
+    finally:
+        if remote is not None:
+            remote.close()
 
 
 def cache_root(config: pytest.Config, settings: Settings) -> Path | None:

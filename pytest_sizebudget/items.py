@@ -184,6 +184,10 @@ def _record_stats(
     stats = evaluator.sizer.take_stats().to_dict()
     if any(stats.values()):
         data["engine"] = stats
+    take_problem = getattr(evaluator.sizer, "take_remote_problem", None)
+    problem = take_problem() if take_problem is not None else None
+    if problem:
+        data["remote_problem"] = problem
     if data:
         request.node.stash[ITEM_REPORT] = data
 

@@ -9,6 +9,7 @@ import pytest
 
 from .errors import shown
 from .measure.memory import DEFAULT_COMPRESSION_MEMORY
+from .measure.remote import url_problem
 from .settings import DEFAULT_PATTERNS, DEFAULT_PROGRESS_INTERVAL, DEFAULT_TOP, Settings
 from .units import SizeSyntaxError, parse_size
 
@@ -97,6 +98,14 @@ def register(parser: pytest.Parser) -> None:
         ".pytest_cache/d/sizebudget); DIR may be shared between runs, jobs and machines",
     )
     group.addoption(
+        "--sizebudget-cache-url",
+        metavar="URL",
+        dest="sizebudget_cache_url",
+        help="share blob measurements through a Bazel remote-cache HTTP server (bazel-remote, "
+        "nginx WebDAV): a local miss asks it, new measurements are uploaded; credentials "
+        "from SIZEBUDGET_CACHE_TOKEN or SIZEBUDGET_CACHE_USER/_PASSWORD",
+    )
+    group.addoption(
         "--sizebudget-no-cache",
         action="store_true",
         dest="sizebudget_no_cache",
@@ -156,12 +165,50 @@ def register(parser: pytest.Parser) -> None:
         default=str(DEFAULT_PROGRESS_INTERVAL),
     )
     parser.addini(
+        "sizebudget_cache_url",
+        "default for --sizebudget-cache-url (a Bazel remote-cache HTTP server)",
+        type="string",
+        default="",
+    )
+    parser.addini(
+        "sizebudget_cache_timeout",
+        "seconds the remote cache may take per network operation before the run measures "
+        "locally (default 5)",
+        type="string",
+        default="5",
+    )
+    parser.addini(
         "sizebudget_delta_threshold",
         "hide deltas smaller than this (bytes or a size such as '1 KiB') from the summary; "
         "verdicts do not change",
         type="string",
         default="0",
     )
+
+
+def _remote(config: pytest.Config) -> tuple[str | None, float]:
+    """The remote cache URL (option, else ini) and its timeout, checked."""
+    url = config.getoption("sizebudget_cache_url")
+    where = "--sizebudget-cache-url"
+    if not url:
+        url = str(config.getini("sizebudget_cache_url")).strip()
+        where = "ini option sizebudget_cache_url"
+    if url:
+        problem = url_problem(url)
+        if problem is not None:
+            # Not the URL itself: it may hold the credentials it is refused for.
+            raise pytest.UsageError(f"{where}: {problem}")
+    raw = str(config.getini("sizebudget_cache_timeout"))
+    try:
+        timeout = float(raw)
+    except ValueError:
+        timeout = -1.0
+    if not 0 < timeout <= 3600:
+        raise pytest.UsageError(
+            f"ini option sizebudget_cache_timeout: expected seconds (more than 0, at most "
+            f"3600), got {shown(raw)}"
+        )
+    return url or None, timeout
 
 
 def settings_from_config(config: pytest.Config) -> Settings:
@@ -193,7 +240,10 @@ def settings_from_config(config: pytest.Config) -> Settings:
             f"ini option sizebudget_progress_interval: expected seconds (0 or more), "
             f"got {raw_interval!r}"
         )
+    cache_url, cache_timeout = _remote(config)
     return Settings(
+        cache_url=cache_url,
+        cache_timeout=cache_timeout,
         progress_interval=interval,
         enabled=bool(config.getoption("sizebudget")) or bool(config.getini("sizebudget_enable")),
         patterns=patterns,

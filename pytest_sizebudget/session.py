@@ -23,7 +23,13 @@ from .internal_error import describe_exception
 from .keys import BUDGET
 from .kinds.registry import KindRegistry
 from .measure.engine import EngineStats
-from .measure.sizer import add_stats, describe_stats, size_parameters
+from .measure.sizer import (
+    add_stats,
+    describe_remote,
+    describe_stats,
+    size_parameters,
+    stats_for_report,
+)
 from .node_ids import NodeBudgets
 from .output_paths import report_path_problem
 from .report.baseline import Baseline, BaselineError, load_baseline
@@ -78,6 +84,9 @@ class SizeBudgetSession:
         self.unwritten: list[str] = []  # reports that could not be written, and why
         self.engine_stats = EngineStats()
         self.warnings: list[str] = []
+        # The remote cache's one message: every xdist worker that hits the failure sends
+        # one, and the first is enough.
+        self.remote_problem: str | None = None
         self.baseline: Baseline | None = None
         # Collected budget items by node ID, with the budget when this process collected
         # them; under xdist, whose workers collect, every node ID with None.  And every
@@ -158,6 +167,8 @@ class SizeBudgetSession:
             self.problems[report.nodeid] = FileProblem.from_dict(data["problem"])
         if "engine" in data:
             self.engine_stats = add_stats(self.engine_stats, EngineStats.from_dict(data["engine"]))
+        if "remote_problem" in data and self.remote_problem is None:
+            self.remote_problem = str(data["remote_problem"])
 
     def tool(self) -> dict[str, Any]:
         return {
@@ -220,7 +231,15 @@ class SizeBudgetSession:
             self._write(
                 "JSON report",
                 self.settings.json_path,
-                lambda: render_json(build_json_report(results, problems, self.tool(), baseline)),
+                lambda: render_json(
+                    build_json_report(
+                        results,
+                        problems,
+                        self.tool(),
+                        baseline,
+                        measurement=stats_for_report(self.engine_stats),
+                    )
+                ),
             )
         if self.settings.html_path is not None:
             self._write(
@@ -285,6 +304,10 @@ class SizeBudgetSession:
             terminalreporter.write_line(line)
         if any(self.engine_stats.to_dict().values()):
             terminalreporter.write_line(describe_stats(self.engine_stats))
+        if self.settings.cache_url is not None and not self.settings.no_cache:
+            terminalreporter.write_line(describe_remote(self.engine_stats))
+        if self.remote_problem is not None:
+            terminalreporter.write_line(f"WARNING: {shown(self.remote_problem)}", yellow=True)
         for what, path in self.written:
             terminalreporter.write_line(f"{what} written to {shown(self.settings.display(path))}")
         for warning in self.warnings:

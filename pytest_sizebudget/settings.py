@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .measure.memory import DEFAULT_COMPRESSION_MEMORY
+from .measure.remote import DEFAULT_TIMEOUT as DEFAULT_REMOTE_TIMEOUT
 
 DEFAULT_PATTERNS = ("*.sizebudget.json5", "*.sizebudget.json")
 DEFAULT_TOP = 10
@@ -33,6 +34,8 @@ class Settings:
     delta_threshold: int = 0  # summary hides smaller deltas (bytes)
     compression_memory: int = DEFAULT_COMPRESSION_MEMORY  # bytes for zstd contexts
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL
+    cache_url: str | None = None  # --sizebudget-cache-url: a Bazel remote-cache HTTP server
+    cache_timeout: float = DEFAULT_REMOTE_TIMEOUT  # seconds per socket operation
 
     def is_budget_file(self, path: Path) -> bool:
         """Does ``path`` match a budget-file pattern (basename, or rootdir-relative with a /)?"""

@@ -9,6 +9,17 @@ import pytest
 pytest_plugins = ["pytester"]
 
 
+def product_report(path: Path) -> bytes:
+    """A JSON report's bytes without its ``measurement`` section, which says how the run
+    got its sizes (cache hits, blobs compressed) and so differs between a cold and a warm
+    run, or one process and xdist workers; everything else must be byte-identical."""
+    from pytest_sizebudget.report.json_report import render_json
+
+    data = json.loads(path.read_bytes())
+    data.pop("measurement", None)
+    return render_json(data).encode()
+
+
 def fake_merkle(label: str) -> str:
     """A valid-looking merkle for accounting tests, where merkles are only labels."""
     return (label.encode().hex() * 64)[:64]

@@ -35,6 +35,7 @@ from .blob import BlobMeasurement, FileIdentity
 from .blobfs import CHUNK_RULE_VERSION, Layout
 from .compress import libzstd_version
 from .memory import ZSTD_LEVEL
+from .remote import RemoteCache
 
 try:
     import fcntl
@@ -111,6 +112,11 @@ class BlobCache:
     """Blob measurements keyed by merkle root and parameter fingerprint.
 
     ``BlobCache(None, layout)`` is the disabled cache: every lookup misses, writes vanish.
+
+    With a ``remote`` (``--sizebudget-cache-url``), ``prefetch`` asks the server for the
+    entries the local cache lacks, many at a time, checks each exactly as a local entry
+    and keeps the good ones locally; ``put`` also uploads.  ``get`` itself never waits
+    for the network: one round trip per blob, in turn, would cost more than it saves.
     """
 
     def __init__(
@@ -119,8 +125,12 @@ class BlobCache:
         layout: Layout,
         *,
         racy_seconds: float = DEFAULT_RACY_SECONDS,
+        remote: RemoteCache | None = None,
     ) -> None:
         self.root = None if root is None else Path(root)
+        self.remote = remote
+        # Entries the remote gave this process (for a run without a local directory).
+        self._fetched: dict[str, BlobMeasurement] = {}
         self.layout = layout
         self.fingerprint = params_fingerprint(layout)
         self.stat_index = StatIndex(
@@ -150,11 +160,13 @@ class BlobCache:
         )
 
     def get(self, merkle: str) -> BlobMeasurement | None:
-        if self.root is None:
-            return None
         merkle = merkle.lower()
+        if self.root is None:
+            return self._fetched.get(merkle) if self._fetched else None
         raw = read_entry(self.entry_path(merkle))
         found = None if raw is None else self._validate(merkle, raw)
+        if found is None and self._fetched:
+            found = self._fetched.get(merkle)
         with self._lock:
             if found is not None:
                 self.hits += 1
@@ -182,7 +194,7 @@ class BlobCache:
         return found
 
     def put(self, measurement: BlobMeasurement) -> None:
-        if self.root is None or measurement.layout != self.layout:
+        if measurement.layout != self.layout:
             return
         body: dict[str, object] = {
             "kind": "blob",
@@ -190,9 +202,54 @@ class BlobCache:
             "params": self.fingerprint,
             "result": measurement.to_dict(),
         }
-        if not write_atomically(self.entry_path(measurement.merkle), seal(body)):
+        entry = seal(body)
+        if self.remote is not None:
+            self.remote.upload(self.fingerprint, measurement.merkle, entry)
+        if self.root is None:
+            return
+        if not write_atomically(self.entry_path(measurement.merkle), entry):
             with self._lock:
                 self.write_failures += 1
+
+    @property
+    def remote_enabled(self) -> bool:
+        return self.remote is not None and self.remote.enabled
+
+    def prefetch(self, merkles: Iterable[str | None]) -> None:
+        """Fetch from the remote the entries of ``merkles`` that this cache lacks.
+
+        A local entry is only checked for existence here (one ``stat``): a damaged one is
+        found by ``get`` and measured again, as without a remote.  Every fetched entry is
+        unsealed and checked like a local one; a damaged or foreign entry is counted as
+        rejected and the blob is measured (and the measurement uploaded over it).
+        """
+        remote = self.remote
+        if remote is None or not remote.enabled:
+            return
+        wanted: list[str] = []
+        for merkle in merkles:
+            if merkle is None:
+                continue
+            merkle = merkle.lower()
+            if merkle in self._fetched:
+                continue
+            if self.root is not None and os.path.isfile(self.entry_path(merkle)):
+                continue
+            wanted.append(merkle)
+        for merkle, raw in remote.fetch_many(self.fingerprint, wanted).items():
+            found = self._validate(merkle, raw)
+            if found is None:
+                remote.reject()
+                continue
+            remote.accept()
+            self._fetched[merkle] = found
+            if self.root is not None:
+                write_atomically(self.entry_path(merkle), raw)
+
+    def flush(self) -> None:
+        """Wait for uploads to the remote, if any."""
+        if self.remote is not None:
+            self.remote.flush()
 
 
 class StatIndex:

@@ -107,6 +107,11 @@ class EngineStats:
     files_measured: int = 0
     blobs_compressed: int = 0
     bytes_read: int = 0
+    # The remote cache (--sizebudget-cache-url): entries accepted, refused as damaged or
+    # foreign, and uploaded.  Counted by the sizer, not the engine.
+    remote_hits: int = 0
+    remote_rejected: int = 0
+    remote_uploads: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -190,6 +195,8 @@ class MeasurementEngine:
         answers: dict[BlobRequest, BlobMeasurement | MeasurementError] = {}
 
         by_path: dict[str, _PathState] = {}
+        # A remote cache is asked for every claimed merkle at once, not one at a time.
+        self.cache.prefetch(r.expected_merkle for r in unique if not r.verify)
         for request in unique:
             if request.expected_merkle is not None and not request.verify:
                 hit = self.cache.get(request.expected_merkle)
@@ -206,10 +213,17 @@ class MeasurementEngine:
 
         states = list(by_path.values())
         self._resolve_from_index(states, counters)
-        to_hash = self._possible_duplicates(states)
+        if self.cache.remote_enabled:
+            self.cache.prefetch(s.merkle for s in states if s.result is None)
+            self._resolve_from_cache(states, counters)
+            # Content another machine may have measured is named before it is compressed.
+            to_hash = self._unknown_content(states)
+        else:
+            to_hash = self._possible_duplicates(states)
         with ThreadPoolExecutor(self.threads, thread_name_prefix="sizebudget-zstd") as pool:
             if to_hash:
                 self._hash_states(to_hash, counters)
+                self.cache.prefetch(s.merkle for s in to_hash if s.result is None)
                 self._resolve_from_cache(to_hash, counters)
             groups = self._groups(states)
             with counters.lock:
@@ -223,6 +237,7 @@ class MeasurementEngine:
             for request in state.requests:
                 answers[request] = _check_request(request, state.result)
         self._record_hashed(states)
+        self.cache.flush()
         self._report(counters, force=True)
         self.last_stats = self._stats(len(unique), counters)
         return {request: answers[request] for request in requests}
@@ -303,6 +318,20 @@ class MeasurementEngine:
             and sizes[s.identity.size] > 1
         ]
 
+    @staticmethod
+    def _unknown_content(states: list[_PathState]) -> list[_PathState]:
+        """Unresolved paths that would be compressed and that no merkle claim named to
+        the remote yet (a claimed merkle was asked for before any file was read)."""
+        return [
+            s
+            for s in states
+            if s.result is None
+            and s.merkle is None
+            and s.identity is not None
+            and s.identity.size > COMPRESSION_THRESHOLD
+            and any(r.expected_merkle is None or r.verify for r in s.requests)
+        ]
+
     def _hash_states(self, states: list[_PathState], counters: _Counters) -> None:
         todo = [s for s in states if s.result is None and s.merkle is None]
         if not todo:
@@ -349,11 +378,15 @@ class MeasurementEngine:
 
         def run(group: list[_PathState]) -> None:
             head = group[0]
+            # A blob of one batch is compressed on the thread that read it: handing it to
+            # the pool and waiting costs two thread switches per blob and gains nothing,
+            # which on small files is a tenth of the time (docs/performance.md).
+            small = head.identity is not None and head.identity.size <= BATCH_TARGET_BYTES
             try:
                 measured, identity = measure_file(
                     head.path,
                     self.layout,
-                    executor=pool,
+                    executor=None if small else pool,
                     in_flight=in_flight,
                     pool=self.compressors,
                     on_bytes=counters.add_bytes,

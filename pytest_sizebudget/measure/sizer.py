@@ -32,6 +32,7 @@ from .cache import CACHE_FORMAT, BlobCache, read_entry, seal, unseal, write_atom
 from .compress import libzstd_version
 from .engine import BlobRequest, EngineStats, MeasurementEngine
 from .memory import DEFAULT_COMPRESSION_MEMORY, ZSTD_LEVEL, CompressorPool
+from .remote import RemoteCache
 
 try:
     import fcntl
@@ -138,12 +139,36 @@ def add_stats(a: EngineStats, b: EngineStats) -> EngineStats:
 
 
 def describe_stats(stats: EngineStats) -> str:
+    """The run's summary line; CI scripts read it, so its form stays as it is."""
     return (
         f"blob measurement: {stats.files_measured:,} blobs measured "
         f"({stats.blobs_compressed:,} compressed), {stats.cache_hits:,} cache hits, "
         f"{stats.files_hashed:,} files hashed, {stats.stat_index_hits:,} stat-index hits, "
         f"{stats.bytes_read / (1 << 20):,.1f} MiB read"
     )
+
+
+def describe_remote(stats: EngineStats) -> str:
+    """The line under it when a remote cache is configured."""
+    return (
+        f"remote cache: {stats.remote_hits:,} hits, {stats.remote_uploads:,} uploaded, "
+        f"{stats.remote_rejected:,} rejected (damaged or foreign, measured again)"
+    )
+
+
+def stats_for_report(stats: EngineStats) -> dict[str, int]:
+    """The summary line's counts, under the same names, for the JSON report."""
+    return {
+        "blobs_measured": stats.files_measured,
+        "blobs_compressed": stats.blobs_compressed,
+        "cache_hits": stats.cache_hits,
+        "files_hashed": stats.files_hashed,
+        "stat_index_hits": stats.stat_index_hits,
+        "bytes_read": stats.bytes_read,
+        "remote_hits": stats.remote_hits,
+        "remote_uploads": stats.remote_uploads,
+        "remote_rejected": stats.remote_rejected,
+    }
 
 
 def default_threads(environ: Mapping[str, str] | None = None) -> int:
@@ -222,8 +247,11 @@ class EngineSizer:
         verify: bool = False,
         progress: ProgressSink | None = None,
         compression_memory: int = DEFAULT_COMPRESSION_MEMORY,
+        remote: RemoteCache | None = None,
     ) -> None:
         self.cache_root = cache_root
+        self.remote = remote
+        self._remote_problem_taken = False
         # One pool for every layout's engine: the budget is the process's.
         self.compressors = CompressorPool(compression_memory)
         self.threads = threads if threads is not None else default_threads()
@@ -243,7 +271,7 @@ class EngineSizer:
         if found is None:
             found = MeasurementEngine(
                 layout,
-                cache=BlobCache(self.cache_root, layout),
+                cache=BlobCache(self.cache_root, layout, remote=self.remote),
                 threads=self.threads,
                 compressors=self.compressors,
             )
@@ -253,18 +281,33 @@ class EngineSizer:
     @property
     def stats(self) -> EngineStats:
         """Everything done since this sizer was made."""
-        return self._stats
+        if self.remote is None:
+            return self._stats
+        counts = self.remote.counts
+        return add_stats(
+            self._stats,
+            EngineStats(
+                remote_hits=counts.hits,
+                remote_rejected=counts.rejected,
+                remote_uploads=counts.uploads,
+            ),
+        )
 
     def take_stats(self) -> EngineStats:
         """What was done since the last call (for reports carried from xdist workers)."""
+        now = self.stats
         delta = EngineStats(
-            **{
-                f.name: getattr(self._stats, f.name) - getattr(self._taken, f.name)
-                for f in fields(self._stats)
-            }
+            **{f.name: getattr(now, f.name) - getattr(self._taken, f.name) for f in fields(now)}
         )
-        self._taken = self._stats
+        self._taken = now
         return delta
+
+    def take_remote_problem(self) -> str | None:
+        """The remote cache's one message (it failed and was turned off), once."""
+        if self.remote is None or self._remote_problem_taken or self.remote.problem is None:
+            return None
+        self._remote_problem_taken = True
+        return self.remote.problem
 
     def _count(self, stats: EngineStats) -> None:
         self._stats = add_stats(self._stats, stats)

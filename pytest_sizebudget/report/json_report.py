@@ -23,8 +23,13 @@ def build_json_report(
     problems: Sequence[FileProblem],
     tool: Mapping[str, Any],
     baseline: Mapping[str, Any] | None = None,
+    measurement: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The report; ``baseline`` (``{"path", "gone"}``) only when one was compared against."""
+    """The report; ``baseline`` (``{"path", "gone"}``) only when one was compared against.
+
+    ``measurement`` holds the counts of the summary's ``blob measurement:`` line (blobs
+    measured, compressed, cache hits...): the one part that describes how this run got its
+    sizes rather than the product, so it differs between a cold and a warm run."""
     ordered = order(results)
     over = [r for r in ordered if r.over_budget]
     report: dict[str, Any] = {
@@ -42,6 +47,8 @@ def build_json_report(
             "failed": sum(1 for r in ordered if not r.passed),
         },
     }
+    if measurement is not None:
+        report["measurement"] = dict(measurement)
     if baseline is not None:
         report["baseline"] = dict(baseline)
         report["totals"]["creep_exceeded"] = sum(1 for r in ordered if r.creep_exceeded)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,7 +22,7 @@ import pytest
 
 import pytest_sizebudget.fixtures
 from pytest_sizebudget.measure.merkle import merkle_root
-from tests.conftest import Product
+from tests.conftest import Product, product_report
 
 ONE_BYTE = b"x"
 RANDOM_8193 = random.Random(8193).randbytes(8193)
@@ -137,7 +138,33 @@ def test_warm_run_reads_the_cache(pytester: pytest.Pytester, pt_product: Product
     warm = pytester.runpytest("--sizebudget", "--sizebudget-json=warm.json")
     warm.assert_outcomes(passed=2)
     assert "0 blobs measured (0 compressed), 2 cache hits" in measured_line(warm)
-    assert (pytester.path / "cold.json").read_bytes() == (pytester.path / "warm.json").read_bytes()
+    path = pytester.path
+    assert product_report(path / "cold.json") == product_report(path / "warm.json")
+    for run, name in ((cold, "cold.json"), (warm, "warm.json")):
+        assert line_counts(measured_line(run)) == report_counts(report(pytester, name))
+
+
+def line_counts(line: str) -> dict[str, int]:
+    """The numbers of the summary's ``blob measurement:`` line, as CI scripts read them."""
+    match = re.fullmatch(
+        r"blob measurement: ([\d,]+) blobs measured \(([\d,]+) compressed\), ([\d,]+) cache "
+        r"hits, ([\d,]+) files hashed, ([\d,]+) stat-index hits, ([\d,.]+) MiB read",
+        line,
+    )
+    assert match is not None, line
+    names = ["blobs_measured", "blobs_compressed", "cache_hits", "files_hashed"]
+    found = {n: int(v.replace(",", "")) for n, v in zip(names, match.groups(), strict=False)}
+    found["stat_index_hits"] = int(match.group(5).replace(",", ""))
+    found["mib_read"] = round(float(match.group(6).replace(",", "")) * 10)
+    return found
+
+
+def report_counts(data: dict[str, object]) -> dict[str, int]:
+    measurement = data["measurement"]
+    assert isinstance(measurement, dict)
+    found = {k: v for k, v in measurement.items() if not k.startswith(("remote_", "bytes_"))}
+    found["mib_read"] = round(measurement["bytes_read"] / (1 << 20) * 10)
+    return found
 
 
 def test_no_cache_measures_every_time(pytester: pytest.Pytester, pt_product: Product) -> None:
@@ -234,7 +261,7 @@ def test_corrupted_cache_entries_are_recomputed(
     )
     result.assert_outcomes(passed=2)
     assert "2 blobs measured" in measured_line(result)
-    assert (pytester.path / "a.json").read_bytes() == (pytester.path / "b.json").read_bytes()
+    assert product_report(pytester.path / "a.json") == product_report(pytester.path / "b.json")
 
 
 def test_verify_names_package_path_claimed_and_actual_root(
@@ -362,7 +389,7 @@ def test_xdist_same_json_and_each_blob_compressed_once(
         "--sizebudget", "--sizebudget-cache-dir=c", "--sizebudget-json=b.json", "-n", "2"
     )
     assert base.parseoutcomes() == other.parseoutcomes()
-    assert (pytester.path / "a.json").read_bytes() == (pytester.path / "b.json").read_bytes()
+    assert product_report(pytester.path / "a.json") == product_report(pytester.path / "b.json")
     # 6 shared + 4 own blobs, all above 8192 bytes: each compressed once across workers.
     assert "10 blobs measured (10 compressed)" in measured_line(other)
 
