@@ -167,7 +167,10 @@ def pytest_runtest_makereport(
     report = yield
     if not isinstance(item, BudgetItem) or call.when not in ("setup", "call"):
         return report
-    data = item.stash.get(ITEM_REPORT, None) if call.when == "call" else None
+    data = None
+    if call.when == "call" and ITEM_REPORT in item.stash:
+        data = item.stash[ITEM_REPORT]
+        del item.stash[ITEM_REPORT]  # the report carries it from here; items live to the end
     if report.failed and call.excinfo is not None and not _a_verdict(call.excinfo.value, data):
         # No verdict of ours: whatever was raised, the budget still reaches every report.
         extra, report.longrepr = item.unexpected_failure(call.excinfo)
