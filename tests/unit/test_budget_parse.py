@@ -197,7 +197,8 @@ def test_resource_budget_needs_paths_but_they_may_be_empty(tmp_path: Path) -> No
         write(tmp_path, '{resource_budgets: [{name: "R", budget_bytes: 1, paths: []}]}')
     )
     (r,) = bf.budgets
-    assert isinstance(r, ResourceBudget) and r.paths == ()
+    assert isinstance(r, ResourceBudget)
+    assert r.paths == ()
 
 
 def test_single_problem_is_not_wrapped(tmp_path: Path) -> None:
