@@ -184,6 +184,8 @@ def parse_product(
     res_budget = r.size(entry, path, "platform_resources_budget_bytes")
     res_creep = r.size(entry, path, "platform_resources_creep_budget_bytes")
     res_name = r.string(entry, path, "platform_resources_name")
+    if res_name is not None and not res_name.strip():
+        r.error((*path, "platform_resources_name"), "must not be empty")
     if res_budget is not None:
         resources = PlatformResources(
             name=res_name or PLATFORM_RESOURCES_NAME,
@@ -228,6 +230,11 @@ class ProductKind(BudgetKind):
         x = result.details
         if result.error is not None or not isinstance(x, ProductDetails):
             return text
+        verdict = _resources_verdict(result, x)
+        if verdict is not None and (result.over_by or 0) <= 0:
+            # Over the resources' own budget only: the generic headline would say
+            # "over budget by" a negative number.
+            text = f"{self.title(result)} {verdict}" + text[text.index("\n") :]
         head, sep, rest = text.partition("\n  file ")
         extra = []
         if x.max_from_manifest:
@@ -244,6 +251,23 @@ class ProductKind(BudgetKind):
         if x.diff is not None:
             text += "\n\n" + "\n".join(_diff_text(x.diff, top_n))
         return text
+
+    def failure_line(self, result: BudgetResult) -> str:
+        x = result.details
+        if result.error is None and isinstance(x, ProductDetails):
+            verdict = _resources_verdict(result, x)
+            if verdict is not None and (result.over_by or 0) <= 0:
+                return f"{self.title(result)} {verdict}"
+        return super().failure_line(result)
+
+    def junit_properties(self, result: BudgetResult) -> Sequence[tuple[str, int]]:
+        x = result.details
+        if not isinstance(x, ProductDetails) or x.resources_bytes is None or not x.resources:
+            return ()
+        return [
+            ("platform_resources_bytes", x.resources_bytes),
+            ("platform_resources_budget_bytes", x.resources.budget_bytes),
+        ]
 
     def html_panel(self, result: BudgetResult) -> HtmlPanel:
         x = result.details
@@ -292,6 +316,15 @@ class ProductKind(BudgetKind):
     ) -> Mapping[str, BudgetResult]:
         mine = [b for b in budgets if isinstance(b, ProductBudget)]
         return evaluate_each(context, budget_file, mine, base, _product)
+
+
+def _resources_verdict(result: BudgetResult, x: ProductDetails) -> str | None:
+    if x.resources is None or x.resources_bytes is None:
+        return None
+    over = x.resources_bytes - x.resources.budget_bytes
+    if over <= 0:
+        return None
+    return f"is over budget: {x.resources.name} over their own budget by {over:,} B"
 
 
 _MODE_WORD = {"added": "added", "removed": "removed", "updated": "changed"}

@@ -110,10 +110,21 @@ def test_platform_resources_over_their_own_budget_fail(
     pytester: pytest.Pytester, pt_product: Product
 ) -> None:
     product_file(pt_product, platform_resources_budget_bytes=29)
+    line = pytester.runpytest("--sizebudget", "--tb=line")
+    line.stdout.fnmatch_lines(
+        [
+            "*size.sizebudget.json5:3: Product 'Total BlobFS contents' is over budget: "
+            "Platform Resources over their own budget by 1 B"
+        ]
+    )
     result = pytester.runpytest("--sizebudget")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
+            "Product 'Total BlobFS contents' is over budget: Platform Resources over their own "
+            "budget by 1 B",
+            "  used          151 B",
+            "  budget        200 B",
             "  budget from   the images manifest's maximum_contents_size",
             "  Platform Resources: 30 B of its own budget 29 B (OVER); contents without them: 121 B",
         ]
