@@ -353,7 +353,10 @@ def _sized_blobs(packages: Sequence[Package], sizes: Mapping[str, int]) -> list[
 
 def _base_system(loader: SystemLoader, b: ProductBudget, ref: FileRef) -> System:
     """The base: an images manifest, or a JSON report (its budget of this name, if any)."""
-    data = read_json(ref.path, loader.context.display(ref.path))
+    try:
+        data = read_json(ref.path, loader.context.display(ref.path))
+    except InputError as exc:
+        raise InputError(f"{ref.key}: {exc}") from None
     form: SystemForm = "images_manifest"
     names: tuple[str, ...] = ()
     if isinstance(data, dict) and isinstance(data.get("budgets"), list):

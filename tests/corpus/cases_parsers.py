@@ -225,6 +225,33 @@ BUDGET_FILE_CASES = [
         "'budget_byte' (did you mean 'budget_bytes'?) ignored, as ffx ignores it*",
     ),
     file_case(
+        "parsers-product-platform-resources-keys-need-their-budget",
+        json.dumps(
+            {
+                "product_budgets": [
+                    {
+                        "name": "P",
+                        "max_contents_bytes": 1,
+                        "packages": ["good/package_manifest.json"],
+                        "platform_resources_name": " ",
+                        "platform_resources_creep_budget_bytes": 5,
+                    }
+                ]
+            }
+        ),
+        "*product_budgets[[]0[]].platform_resources_name: must not be empty",
+        "*product_budgets[[]0[]].platform_resources_creep_budget_bytes: only applies with "
+        "platform_resources_budget_bytes",
+    ),
+    file_case(
+        "parsers-product-without-a-limit-from-packages",
+        json.dumps(
+            {"product_budgets": [{"name": "P", "packages": ["good/package_manifest.json"]}]}
+        ),
+        "bad.sizebudget.json5:1:*: product_budgets[[]0[]]: missing required key "
+        "'max_contents_bytes'",
+    ),
+    file_case(
         "parsers-empty-sections",
         "{package_set_budgets: [], image_budgets: []}",
         "bad.sizebudget.json5:1:1: no budgets: package_set_budgets, resource_budgets, "
