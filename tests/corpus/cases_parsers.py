@@ -206,10 +206,13 @@ BUDGET_FILE_CASES = [
     # A file in ffx's format is accepted as ffx accepts it: the key is ignored, and said so.
     Case(
         id="parsers-unknown-key-in-ffx-format-is-a-warning",
-        files=bad_file(entry(budget_byte=5), "bad.sizebudget.json5"),
+        files=bad_file(entry(budget_byte=5, budget_bytes=8192), "bad.sizebudget.json5"),
+        # ffx's format has no blob_sizes: they come from the command line, as in ffx.
+        args=("--sizebudget", "--sizebudget-blob-sizes=good/blobs.json"),
+        ret=0,
         outcomes={"passed": 4},
         lines=(
-            "WARNING: bad.sizebudget.json5:1:106: package_set_budgets[[]0[]].budget_byte: "
+            "WARNING: bad.sizebudget.json5:1:*: package_set_budgets[[]0[]].budget_byte: "
             "unknown key 'budget_byte' (did you mean 'budget_bytes'?) ignored, as ffx ignores "
             "it (the file is in ffx's format; *",
         ),
@@ -221,7 +224,7 @@ BUDGET_FILE_CASES = [
         entry(budget_byte=5, budget_bytes=-1),
         "  bad.sizebudget.json5:1:*: package_set_budgets[[]0[]].budget_bytes: size must not be "
         "negative, got -1",
-        "  bad.sizebudget.json5:1:106: package_set_budgets[[]0[]].budget_byte: unknown key "
+        "  bad.sizebudget.json5:1:104: package_set_budgets[[]0[]].budget_byte: unknown key "
         "'budget_byte' (did you mean 'budget_bytes'?) ignored, as ffx ignores it*",
     ),
     file_case(
