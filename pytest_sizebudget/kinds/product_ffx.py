@@ -11,7 +11,7 @@ name (two packages of one name merge) and map each path to a merkle.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 # In-package paths ffx reports as "Platform Resources" (``RESOURCES`` in breakdown.rs):
@@ -291,10 +291,14 @@ def diff(before: Breakdown, after: Breakdown, base: str) -> ProductDiff:
             changes.append(_one_sided("removed", old))
             continue
         matched.add(new.merkle)
-        change = _updated(old, new)
         if new.merkle == merkle and new.size == old.size and new.references == old.references:
-            change = replace(change, mode="unchanged")
-        changes.append(change)
+            # Most blobs of a product: never shown, so their references are not compared.
+            share = len(set(new.references))
+            changes.append(
+                BlobChange("unchanged", merkle, merkle, new.size, 0, new.psize, 0, share, 0, ())
+            )
+        else:
+            changes.append(_updated(old, new))
     changes.extend(_one_sided("added", b) for m, b in after.blobs.items() if m not in matched)
     # ffx's ordered sets: two changes equal under the sort key are one.
     unique = {_blob_key(c): c for c in changes}
