@@ -4,8 +4,9 @@ Every blob of every package is an *instance*.  A blob's share count is the numbe
 its instances: across all package sets of the file (``sharing="global"``, RFC-0144 and
 ffx V0 to V3) or within one set (``"per_set"``, current ffx).  Each instance is charged
 ``size // share_count`` (integer division per instance: rounding loses bytes, exactly as
-Fuchsia's tools do).  ``merge`` sets dedupe by merkle first, drop their meta.far
-instances and add a fixed 32768 bytes; resource budgets take every instance of the
+Fuchsia's tools do).  ``merge`` sets dedupe by merkle first (the last instance of a
+merkle survives, as in ffx V2/V3), drop their meta.far instances and add a fixed 32768
+bytes; resource budgets take every instance of the
 merkles found at their paths, and package sets then leave those merkles out.
 """
 
@@ -15,7 +16,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .budget.model import MERGED_META_FAR_BYTES, Sharing
+from .budget.model import DEFAULT_SHARING, MERGED_META_FAR_BYTES, Sharing
 from .packages.model import META_FAR_PATH, BlobEntry, Package
 
 
@@ -74,21 +75,17 @@ def set_instances(s: SetInput) -> list[Instance]:
     instances = [(i, b) for i, p in enumerate(s.packages) for b in p.blobs]
     if not s.merge:
         return instances
-    kept: list[Instance] = []
-    seen: set[str] = set()
-    for i, b in instances:
-        if b.path == META_FAR_PATH or b.merkle in seen:
-            continue
-        seen.add(b.merkle)
-        kept.append((i, b))
-    return kept
+    # ffx collects a merged set into a map keyed by merkle, where the last instance of
+    # a merkle replaces the earlier ones: that one (its package and path) is charged.
+    last = {b.merkle: n for n, (_, b) in enumerate(instances) if b.path != META_FAR_PATH}
+    return [inst for n, inst in enumerate(instances) if last.get(inst[1].merkle) == n]
 
 
 def account(
     sets: Sequence[SetInput],
     resources: Sequence[ResourceInput],
     sizes: Mapping[str, int],
-    sharing: Sharing = "global",
+    sharing: Sharing = DEFAULT_SHARING,
 ) -> tuple[list[Usage], list[Usage]]:
     """Usage of each package set and each resource budget, in the order given."""
     per_set = [set_instances(s) for s in sets]

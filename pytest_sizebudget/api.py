@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .budget.model import BudgetFile, FileRef, Sharing
+from .budget.model import DEFAULT_SHARING, BudgetFile, FileRef, Sharing
 from .errors import InputError, SizeBudgetError
 from .evaluate import BudgetEvaluator
 from .images.measure import measure_image
@@ -110,7 +110,7 @@ class SizeBudgetAPI:
         self,
         paths: Sequence[str | Path] | str | Path,
         blob_sizes: Sequence[str | Path] | str | Path | None = None,
-        sharing: Sharing = "global",
+        sharing: Sharing = DEFAULT_SHARING,
         *,
         name: str | None = None,
     ) -> SizeUsage:

@@ -13,9 +13,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote_plus
 
-from .budget.model import Budget, BudgetFile
+from .budget.model import Budget, BudgetFile, form_urlencode
 from .errors import SizeBudgetError
 from .internal_error import unexpected_reason
 from .kinds.base import BudgetKind, EvaluationContext
@@ -44,16 +43,19 @@ def base_result(bf: BudgetFile, b: Budget, owner_template: str | None) -> Budget
 
 
 def owner_url(budget: Budget, template: str | None) -> str | None:
-    """The budget's ``owner``, else the template with ``{name}`` filled in.
+    """The budget's ``owner``, else the template with ``{name}`` filled in, else the
+    owner its kind gives (ffx's go/ link for package sets and resource budgets).
 
-    ``{name}`` is query-encoded the way ffx encodes it (space -> ``+``, ``:`` -> ``%3A``);
-    ``{raw_name}`` is the name as written.
+    ``{name}`` is form-encoded the way ffx encodes it (``form_urlencode``); ``{raw_name}``
+    is the name as written.
     """
     if budget.owner:
         return budget.owner
-    if not template:
-        return None
-    return template.replace("{name}", quote_plus(budget.name)).replace("{raw_name}", budget.name)
+    if template:
+        return template.replace("{name}", form_urlencode(budget.name)).replace(
+            "{raw_name}", budget.name
+        )
+    return budget.default_owner
 
 
 @dataclass(frozen=True, slots=True)

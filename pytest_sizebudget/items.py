@@ -171,7 +171,10 @@ def _measure(bf: BudgetFile) -> Callable[..., None]:
     def measure(request: pytest.FixtureRequest, sizebudget_evaluator: BudgetEvaluator) -> None:
         __tracebackhide__ = True
         sizebudget_evaluator.evaluate(bf)
-        _record_stats(request, sizebudget_evaluator, {})
+        # The file's notes travel with this item (one per file, also under xdist) to the
+        # controller, which prints them with the summary.
+        notes = {"notes": {"file": bf.display, "lines": list(bf.notes)}} if bf.notes else {}
+        _record_stats(request, sizebudget_evaluator, notes)
 
     return measure
 

@@ -71,6 +71,20 @@ def register(parser: pytest.Parser) -> None:
         help="write the Gerrit binary-size plugin JSON to PATH",
     )
     group.addoption(
+        "--sizebudget-breakdown",
+        metavar="PATH",
+        dest="sizebudget_breakdown",
+        help="write ffx's size breakdown text of the product budgets to PATH "
+        "(ffx size-check product --size-breakdown-output)",
+    )
+    group.addoption(
+        "--sizebudget-verbose-json",
+        metavar="PATH",
+        dest="sizebudget_verbose_json",
+        help="write ffx's verbose JSON of the package-set budgets to PATH "
+        "(ffx size-check package --verbose-json-output)",
+    )
+    group.addoption(
         "--sizebudget-baseline",
         metavar="PATH",
         dest="sizebudget_baseline",
@@ -251,6 +265,8 @@ def settings_from_config(config: pytest.Config) -> Settings:
         root=path(config.getoption("sizebudget_root")),
         json_path=path(config.getoption("sizebudget_json")),
         gerrit_path=path(config.getoption("sizebudget_gerrit")),
+        breakdown_path=path(config.getoption("sizebudget_breakdown")),
+        verbose_json_path=path(config.getoption("sizebudget_verbose_json")),
         top_n=top,
         owner_template=template,
         junit_properties=bool(config.getini("sizebudget_junit_properties")),

@@ -16,6 +16,7 @@ import pytest
 
 from . import hookspecs, options
 from .api import explain
+from .budget.model import DEFAULT_SHARING, describe_sharing
 from .fixtures import (
     check_cache_dir,
     sizebudget,
@@ -93,7 +94,9 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     line = f"sizebudget: budget files {', '.join(settings.patterns)}"
     if settings.blob_sizes:
         line += f"; blob sizes {', '.join(settings.display(p) for p in settings.blob_sizes)}"
-    return [line]
+    # Package-set numbers depend on it: say which ffx a file without 'sharing' matches.
+    sharing = f"sizebudget: package-set sharing default {describe_sharing(DEFAULT_SHARING)}"
+    return [line, sharing]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -29,6 +29,8 @@ class System:
     packages: tuple[Package, ...]
     # On-disk sizes the input states itself (images manifest, JSON report), by merkle.
     given: Mapping[str, int] = field(default_factory=dict)
+    # An images manifest's ``contents.maximum_contents_size`` (the board's limit), if any.
+    maximum_contents_size: int | None = None
 
     def merkles(self) -> set[str]:
         return {b.merkle for p in self.packages for b in p.blobs}
@@ -67,7 +69,16 @@ def _read(path: Path, display: str) -> Any:
 
 
 def load_images_manifest(path: Path, display: str) -> tuple[tuple[Package, ...], dict[str, int]]:
-    """Packages and ``used_space_in_blobfs`` of the blobfs/fxfs image of an images.json.
+    """Packages and ``used_space_in_blobfs`` of the blobfs/fxfs image of an images.json."""
+    packages, given, _ = load_images_contents(path, display)
+    return packages, given
+
+
+def load_images_contents(
+    path: Path, display: str
+) -> tuple[tuple[Package, ...], dict[str, int], int | None]:
+    """Packages, ``used_space_in_blobfs`` and ``maximum_contents_size`` of the blobfs/fxfs
+    image of an images.json.
 
     Accepts the older top-level list of images and the ``AssembledSystem`` object that
     holds them under ``images``.  The first image whose ``contents`` has ``packages`` is
@@ -92,6 +103,9 @@ def load_images_manifest(path: Path, display: str) -> tuple[tuple[Package, ...],
             f"{len(images)} image(s)"
         )
     index, groups = chosen
+    maximum = images[index]["contents"].get("maximum_contents_size")
+    if maximum is not None:
+        maximum = _check_size(f"{display}: images[{index}].contents.maximum_contents_size", maximum)
     packages: list[Package] = []
     given: dict[str, int] = {}
     for group in ("base", "cache"):
@@ -121,7 +135,7 @@ def load_images_manifest(path: Path, display: str) -> tuple[tuple[Package, ...],
             manifest = pkg.get("manifest")
             origin = manifest if isinstance(manifest, str) else f"{display} ({group})"
             packages.append(Package(pkg["name"], origin, "images_manifest", tuple(entries)))
-    return tuple(packages), given
+    return tuple(packages), given, maximum
 
 
 def load_report(

@@ -8,6 +8,7 @@ workers, so the summary and the files are the same with and without ``-n``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from . import __version__
-from .budget.model import Budget, BudgetFile
+from .budget.model import DEFAULT_SHARING, Budget, BudgetFile, describe_sharing
 from .evaluate import base_result
 from .internal_error import describe_exception
 from .keys import BUDGET
@@ -50,6 +51,8 @@ REPORT_OPTIONS = (
     ("--sizebudget-json", "json_path"),
     ("--sizebudget-html", "html_path"),
     ("--sizebudget-gerrit", "gerrit_path"),
+    ("--sizebudget-breakdown", "breakdown_path"),
+    ("--sizebudget-verbose-json", "verbose_json_path"),
 )
 # What a collected budget that never gave a result says (the session ended first).
 NOT_RUN = "not run: the session stopped early"
@@ -87,6 +90,8 @@ class SizeBudgetSession:
         # The remote cache's one message: every xdist worker that hits the failure sends
         # one, and the first is enough.
         self.remote_problem: str | None = None
+        # Each budget file's notes (keys ffx ignores), in file order.
+        self.notes: dict[str, list[str]] = {}
         self.baseline: Baseline | None = None
         # Collected budget items by node ID, with the budget when this process collected
         # them; under xdist, whose workers collect, every node ID with None.  And every
@@ -165,6 +170,8 @@ class SizeBudgetSession:
             self.results[report.nodeid] = self.kinds.result_from_dict(data["result"])
         if "problem" in data:
             self.problems[report.nodeid] = FileProblem.from_dict(data["problem"])
+        if "notes" in data:
+            self.notes[str(data["notes"]["file"])] = [str(n) for n in data["notes"]["lines"]]
         if "engine" in data:
             self.engine_stats = add_stats(self.engine_stats, EngineStats.from_dict(data["engine"]))
         if "remote_problem" in data and self.remote_problem is None:
@@ -183,9 +190,17 @@ class SizeBudgetSession:
                         if "blobfs_layout" in r.parameters
                     }
                 ),
+                # Package-set share counting: what a file without ``sharing`` gets, and
+                # the modes in effect in this run's files.
+                "sharing_default": DEFAULT_SHARING,
+                "sharing_modes": self.sharing_modes(),
                 **size_parameters(),
             },
         }
+
+    def sharing_modes(self) -> list[str]:
+        params = (r.parameters for r in self.results.values())
+        return sorted({str(p["sharing"]) for p in params if "sharing" in p})
 
     def _not_run(self, session: pytest.Session, exitstatus: int) -> None:
         """Collected budgets that never gave a result become errors: the session stopped
@@ -252,12 +267,45 @@ class SizeBudgetSession:
             gerrit = self.settings.gerrit_path
             self._write("Gerrit size report", gerrit, lambda: render_gerrit(results, keys))
             self.warnings.extend(keys.notes)
+        if self.settings.breakdown_path is not None:
+            self._write(
+                "Size breakdown", self.settings.breakdown_path, lambda: self._breakdown(results)
+            )
+        if self.settings.verbose_json_path is not None:
+            self._write(
+                "Verbose JSON", self.settings.verbose_json_path, lambda: self._verbose(results)
+            )
         if self.unwritten and session.exitstatus in (
             pytest.ExitCode.OK,
             pytest.ExitCode.NO_TESTS_COLLECTED,
         ):
             # A gate must not pass when one of its reports is missing.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _breakdown(self, results: Sequence[BudgetResult]) -> str:
+        """ffx's size breakdown of each budget whose kind has one: one budget's is ffx's
+        text byte for byte; several are each headed ``# <name> [<file>]``."""
+        texts = []
+        for r in results:
+            kind = self.kinds.find(r.kind)
+            text = kind.breakdown_text(r) if kind is not None else None
+            if text is not None:
+                texts.append((r, text))
+        if len(texts) == 1:
+            return texts[0][1]
+        return "\n\n".join(f"# {r.name} [{r.file}]\n{text}" for r, text in texts)
+
+    def _verbose(self, results: Sequence[BudgetResult]) -> str:
+        """ffx's verbose JSON: each budget whose kind has an entry, keyed by its name as
+        the Gerrit report keys it (sorted), pretty-printed without a final newline."""
+        names = gerrit_keys(results).names
+        out: dict[str, Any] = {}
+        for r, name in zip(results, names, strict=True):
+            kind = self.kinds.find(r.kind)
+            entry = kind.verbose_json(r) if kind is not None else None
+            if entry is not None:
+                out[name] = entry
+        return json.dumps(dict(sorted(out.items())), indent=2, ensure_ascii=False)
 
     def _write(self, what: str, path: Path, render: Callable[[], str]) -> None:
         """Render and write one report; a failure is recorded, never raised, so that the
@@ -301,9 +349,14 @@ class SizeBudgetSession:
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.results and not self.problems and not self.gone() and not self.unwritten:
+        if not (self.results or self.problems or self.gone() or self.unwritten or self.notes):
             return
         terminalreporter.write_sep("=", "size budgets")
+        modes = self.sharing_modes()
+        if modes:
+            terminalreporter.write_line(
+                "package-set sharing: " + "; ".join(describe_sharing(m) for m in modes)
+            )
         for line in render_summary(
             list(self.results.values()),
             list(self.problems.values()),
@@ -319,7 +372,8 @@ class SizeBudgetSession:
             terminalreporter.write_line(f"WARNING: {shown(self.remote_problem)}", yellow=True)
         for what, path in self.written:
             terminalreporter.write_line(f"{what} written to {shown(self.settings.display(path))}")
-        for warning in self.warnings:
+        notes = [n for file in sorted(self.notes) for n in self.notes[file]]
+        for warning in (*notes, *self.warnings):
             terminalreporter.write_line(f"WARNING: {shown(warning)}", yellow=True)
         for failure in self.unwritten:
             terminalreporter.write_line(f"ERROR: {shown(failure)}", red=True)

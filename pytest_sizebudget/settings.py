@@ -22,6 +22,8 @@ class Settings:
     root: Path | None = None
     json_path: Path | None = None
     gerrit_path: Path | None = None
+    breakdown_path: Path | None = None  # ffx's size breakdown text of product budgets
+    verbose_json_path: Path | None = None  # ffx's verbose JSON of package-set budgets
     top_n: int = DEFAULT_TOP
     owner_template: str | None = None
     junit_properties: bool = True

@@ -36,7 +36,7 @@ from .measure.engine import BlobRequest
 from .measure.sizer import BlobSizer
 from .packages.blob_sizes import BlobSizeIndex
 from .packages.model import Package
-from .product_inputs import System, load_compressed_sizes, load_images_manifest, load_report
+from .product_inputs import System, load_compressed_sizes, load_images_contents, load_report
 from .report.model import BudgetResult
 
 
@@ -263,14 +263,16 @@ class SystemLoader:
             return System(label, f"packages {shown}{more}", packages)
         ref = spec.files[0]
         shown = self.context.display(ref.path)
+        maximum = None
         try:
             if spec.form == "images_manifest":
-                packages, given = load_images_manifest(ref.path, shown)
+                packages, given, maximum = load_images_contents(ref.path, shown)
             else:
                 packages, given = load_report(ref.path, shown, spec.budgets)
         except InputError as exc:
             raise InputError(f"{ref.key}: {exc}") from None
-        return System(label, f"{spec.form.replace('_', ' ')} {shown}", packages, given)
+        desc = f"{spec.form.replace('_', ' ')} {shown}"
+        return System(label, desc, packages, given, maximum)
 
     def index(self, extra: Sequence[FileRef]) -> tuple[BlobSizeIndex, dict[str, int]]:
         refs = [*self.bf.blob_sizes, *extra]

@@ -19,6 +19,13 @@ from .positions import dotted as dotted
 
 _MISSING = object()
 
+# Every key ffx's package check reads, in any version (V0 to V4): a file whose top level
+# holds no other known key is in ffx's format.
+FFX_TOP_KEYS = frozenset({"package_set_budgets", "resource_budgets", "total_budget_bytes"})
+FFX_KEYS = FFX_TOP_KEYS | {
+    *("name", "budget_bytes", "creep_budget_bytes", "packages", "merge", "paths")
+}
+
 
 class FieldReader:
     """Reads values out of one document, recording errors instead of stopping at the first."""
@@ -29,6 +36,24 @@ class FieldReader:
         # Keys that every budget entry (``section[i]``) accepts besides its kind's own:
         # listed with them when a key is unknown, so that "warn_att" finds "warn_at".
         self.entry_keys: tuple[str, ...] = ()
+        # A file in ffx's format (``ffx_format``): an unknown key is a note, not an error,
+        # because ffx (serde without deny_unknown_fields) ignores it; a key that looks like
+        # a misspelling of one of the plugin's own keys stays an error.
+        self.lenient = False
+        self.notes: list[BudgetFileError] = []
+
+    def note(self, path: KeyPath, message: str) -> None:
+        """Something the file is accepted with, that the run should still say."""
+        pos = self.doc.positions.at(*path)
+        self.notes.append(
+            BudgetFileError(
+                self.doc.display or self.doc.path,
+                message,
+                key=dotted(path),
+                line=pos.line,
+                column=pos.column,
+            )
+        )
 
     def error(self, path: KeyPath, message: str) -> None:
         pos = self.doc.positions.at(*path)
@@ -43,6 +68,10 @@ class FieldReader:
         )
 
     def raise_if_errors(self) -> None:
+        if self.errors:
+            # The file is refused anyway: keys ffx would ignore may be why (a misspelt
+            # required key), so they are listed with the errors.
+            self.errors.extend(n for n in self.notes if n.message.startswith("unknown key"))
         self.errors.sort(key=lambda e: (e.line, e.column))
         if len(self.errors) == 1:
             raise self.errors[0]
@@ -65,10 +94,16 @@ class FieldReader:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                self.error(
-                    (*path, key),
-                    f"unknown key {key!r}{hint}; known keys here: {', '.join(sorted(known))}",
-                )
+                listed = f"known keys here: {', '.join(sorted(known))}"
+                if self.lenient and (not close or close[0] in FFX_KEYS):
+                    self.note(
+                        (*path, key),
+                        f"unknown key {key!r}{hint} ignored, as ffx ignores it (the file is in "
+                        f"ffx's format; in a file with this plugin's own keys it is an error); "
+                        f"{listed}",
+                    )
+                    continue
+                self.error((*path, key), f"unknown key {key!r}{hint}; {listed}")
         return value
 
     def _get(self, obj: Mapping[str, Any], path: KeyPath, key: str, required: bool) -> Any:

@@ -13,9 +13,42 @@ from typing import Literal, NamedTuple
 from .positions import KeyPath, dotted
 
 Sharing = Literal["global", "per_set"]
+# What a file without ``sharing`` gets: current ffx (V4) counts shares within each set.
+DEFAULT_SHARING: Sharing = "per_set"
 Layout = Literal["compact", "deprecated_padded"]
 SHARING_MODES: tuple[Sharing, ...] = ("global", "per_set")
+SHARING_MEANING: dict[str, str] = {
+    "per_set": "shares counted within each set, as current ffx (V4)",
+    "global": "shares counted across all sets of a file, as RFC-0144 and ffx V0 to V3",
+}
 LAYOUTS: tuple[Layout, ...] = ("compact", "deprecated_padded")
+
+
+def describe_sharing(mode: str) -> str:
+    """``per_set (shares counted within each set, as current ffx (V4))``."""
+    meaning = SHARING_MEANING.get(mode)
+    return f"{mode} ({meaning})" if meaning else mode
+
+
+# ffx's package check writes this owner for every budget (``to_json_output``).
+FFX_OWNER_BASE = "http://go/fuchsia-size-stats/single_component/"
+_FORM_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-._")
+
+
+def form_urlencode(text: str) -> str:
+    """application/x-www-form-urlencoded, as the ``url`` crate ffx uses writes it: a space
+    is ``+``, bytes other than letters, digits and ``*-._`` are ``%XX`` (upper case) of
+    their UTF-8.  (Python's ``quote_plus`` differs on ``~`` and ``*``.)"""
+    return "".join(
+        chr(b) if b in _FORM_SAFE else "+" if b == 0x20 else f"%{b:02X}"
+        for b in text.encode("utf-8", "surrogatepass")
+    )
+
+
+def ffx_owner(name: str) -> str:
+    """``<name>.owner`` as ffx writes it: its go/ link with ``f=component:in:<name>``."""
+    return f"{FFX_OWNER_BASE}?f={form_urlencode(f'component:in:{name}')}"
+
 
 # V2 of ffx's package check charged a merged set's meta.far as this fixed size.
 MERGED_META_FAR_BYTES = 32768
@@ -67,6 +100,12 @@ class Budget:
         """The result kind (``BudgetResult.kind``); each kind's subclass names its own."""
         raise NotImplementedError
 
+    @property
+    def default_owner(self) -> str | None:
+        """The owner reports give a budget without ``owner`` and without the ini template
+        (``.owner`` in the Gerrit report): none, unless its kind says otherwise."""
+        return None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TotalBudget:
@@ -81,9 +120,12 @@ class BudgetFile:
     path: Path  # absolute
     display: str  # how messages and reports name the file
     root: Path  # relative paths inside the file are resolved from here
-    sharing: Sharing = "global"
+    sharing: Sharing = DEFAULT_SHARING
     blobfs_layout: Layout = "compact"
     include_subpackages: bool = False
     blob_sizes: tuple[FileRef, ...] = ()
     budgets: tuple[Budget, ...] = ()
     total: TotalBudget | None = None
+    # What the file is accepted with but the run should say (``path:line:col: key: text``):
+    # keys ffx ignores, in a file in ffx's format.
+    notes: tuple[str, ...] = ()

@@ -4,7 +4,10 @@ The top-level keys are the sections of the run's budget kinds (``kinds/``), the 
 settings and ``total_budget_bytes``; each kind parses its own entries.  With the built-in
 kinds, Fuchsia's ``ffx assembly size-check package`` budget JSON of every version is
 accepted (the V0 top-level list, ``merge``, ``resource_budgets``).  Unknown keys are
-errors: a typo must not silently turn a budget off.
+errors: a typo must not silently turn a budget off.  Except in a file in ffx's format (no
+top-level key that only this plugin reads): ffx ignores keys it does not know, so such a
+file is accepted as ffx accepts it, and each ignored key is a note (a warning of the run),
+unless it looks like a misspelling of one of the plugin's own keys.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from typing import TYPE_CHECKING, cast
 
 from pytest_sizebudget.errors import BudgetFileError
 
-from .fields import SHARED_KEYS, FieldReader, check_shared, split_shared
+from .fields import FFX_TOP_KEYS, SHARED_KEYS, FieldReader, check_shared, split_shared
 from .json5_source import Json5Document, load_json5
 from .model import (
+    DEFAULT_SHARING,
     LAYOUTS,
     SHARING_MODES,
     Budget,
@@ -97,7 +101,13 @@ def parse_budget_document(
         r.doc = Json5Document(
             doc.path, value, _wrap_positions(doc, kinds.list_section), doc.display
         )
-    top = r.object(value, (), (*sections, "total_budget_bytes", *_SETTINGS))
+    known_top = (*sections, "total_budget_bytes", *_SETTINGS)
+    if isinstance(value, dict):
+        # ffx's format: no key at the top that only this plugin reads (settings, other
+        # kinds' sections).  ffx ignores keys it does not know, so such a file may have
+        # some; they are noted, not refused.
+        r.lenient = all(k in FFX_TOP_KEYS for k in value if k in known_top)
+    top = r.object(value, (), known_top)
     if top is None:
         r.raise_if_errors()
         raise AssertionError("unreachable")  # pragma: no cover
@@ -105,7 +115,7 @@ def parse_budget_document(
     base = doc.path.parent
     root_raw = r.string(top, (), "root")
     root = root_override or (base / root_raw if root_raw else base)
-    sharing = r.string(top, (), "sharing", choices=SHARING_MODES) or "global"
+    sharing = r.string(top, (), "sharing", choices=SHARING_MODES) or DEFAULT_SHARING
     layout = r.string(top, (), "blobfs_layout", choices=LAYOUTS) or "compact"
     subpackages = r.boolean(top, (), "include_subpackages")
     blob_sizes = r.strings(top, (), "blob_sizes", allow_single=True) or []
@@ -148,6 +158,12 @@ def parse_budget_document(
     total_bytes = r.size(top, (), "total_budget_bytes")
     if total_bytes is not None:
         total = TotalBudget(total_bytes=total_bytes, line=r.line(("total_budget_bytes",)))
+        if r.lenient:
+            r.note(
+                ("total_budget_bytes",),
+                "current ffx (V4) ignores this key; this plugin checks it as ffx V2 and V3 "
+                "did (the budgets must add up to it exactly)",
+            )
 
     r.raise_if_errors()
     return BudgetFile(
@@ -160,6 +176,7 @@ def parse_budget_document(
         blob_sizes=tuple(FileRef(raw=v, root=root, where=p) for p, v in blob_sizes),
         budgets=tuple(budgets),
         total=total,
+        notes=tuple(n.describe() for n in sorted(r.notes, key=lambda n: (n.line, n.column))),
     )
 
 

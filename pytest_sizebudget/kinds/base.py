@@ -116,6 +116,14 @@ class BudgetKind:
         any, else its key figures and a bar of what it uses."""
         return HtmlPanel.generic(result)
 
+    def breakdown_text(self, result: BudgetResult) -> str | None:
+        """Its text for ``--sizebudget-breakdown`` (ffx's size breakdown), if the kind has one."""
+        return None
+
+    def verbose_json(self, result: BudgetResult) -> dict[str, Any] | None:
+        """Its entry in ``--sizebudget-verbose-json`` (ffx's verbose JSON), if any."""
+        return None
+
     def title(self, result: BudgetResult) -> str:
         kind = self.titles.get(result.kind, result.kind.replace("_", " ").capitalize())
         return f"{kind} {result.name!r}"

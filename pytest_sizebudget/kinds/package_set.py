@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from pytest_sizebudget.accounting import MissingBlob, ResourceInput, SetInput, Usage, account
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
-from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef, Layout
+from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef, Layout, ffx_owner
 from pytest_sizebudget.errors import InputError, SizeBudgetError
 from pytest_sizebudget.measure.sizer import SizeRequest
 from pytest_sizebudget.packages.model import Package
@@ -36,6 +36,10 @@ class PackageSetBudget(Budget):
     def kind(self) -> str:
         return "package_set"
 
+    @property
+    def default_owner(self) -> str | None:
+        return ffx_owner(self.name)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResourceBudget(Budget):
@@ -44,6 +48,10 @@ class ResourceBudget(Budget):
     @property
     def kind(self) -> str:
         return "resource"
+
+    @property
+    def default_owner(self) -> str | None:
+        return ffx_owner(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,12 @@ def parse_package_set(
     common = common_fields(r, entry, path)
     packages = r.file_refs(entry, path, "packages", root, required=True)
     merge = r.boolean(entry, path, "merge")
+    if merge and r.lenient:
+        r.note(
+            (*path, "merge"),
+            "ffx V3 and current ffx (V4) ignore this key; this plugin applies ffx V2's merge "
+            "(one instance per merkle, the meta.far charged as 32768 bytes)",
+        )
     if common is None or packages is None:
         return None
     return PackageSetBudget(**common, packages=packages, merge=bool(merge))
@@ -74,11 +88,16 @@ def parse_resource(
 ) -> Budget | None:
     if r.object(entry, path, (*_COMMON, "paths")) is None:
         return None
+    if r.lenient and path[-1] == 0:
+        r.note(
+            path[:-1],
+            "current ffx (V4) ignores resource_budgets and charges their blobs to the package "
+            'sets; this plugin applies them as ffx V3 did (sharing: "global" gives V3\'s '
+            "numbers; without resource_budgets the sets get V4's)",
+        )
     common = common_fields(r, entry, path)
+    # ``paths: []`` is valid, as in ffx V3: the budget matches nothing and uses 0 bytes.
     paths = r.strings(entry, path, "paths", required=True)
-    if paths is not None and not paths:
-        r.error((*path, "paths"), "must name at least one in-package path")
-        return None
     if common is None or paths is None:
         return None
     return ResourceBudget(**common, paths=tuple(v for _, v in paths))
@@ -101,6 +120,40 @@ class PackageSetKind(BudgetKind):
 
     def failure_text(self, result: BudgetResult, top_n: int) -> str:
         return render_generic_failure(result, self.title(result), top_n, breakdown=True)
+
+    def verbose_json(self, result: BudgetResult) -> dict[str, Any] | None:
+        """ffx's ``--verbose-json-output`` entry (reference fuchsia_current.md §1.5): keys in
+        ffx's order; ``package_breakdown`` by manifest path (as the reports name it),
+        ordered by path components as Rust orders paths; blobs in manifest order."""
+        if result.used_bytes is None:
+            return None
+        by_path = {
+            p.origin: {
+                "name": p.name,
+                "used_space_in_blobfs": p.used_space_in_blobfs,
+                "proportional_size": p.proportional_size,
+                "blobs": [
+                    {
+                        "merkle": b.merkle,
+                        "path_in_package": b.path,
+                        "used_space_in_blobfs": b.size,
+                        "share_count": b.share_count,
+                        "absolute_share_count": b.share_count,
+                    }
+                    for b in p.blobs
+                ],
+            }
+            for p in result.packages
+        }
+        return {
+            "name": result.name,
+            "budget_bytes": result.budget_bytes,
+            "creep_budget_bytes": result.creep_budget_bytes,
+            "used_bytes": result.used_bytes,
+            "package_breakdown": {
+                k: by_path[k] for k in sorted(by_path, key=lambda k: k.split("/"))
+            },
+        }
 
     def evaluate(
         self,

@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 # Tool parameters that say what the numbers mean but do not change them ("blobfs_layouts"
 # lists the run's layouts; each budget's own "blobfs_layout" is compared).  Kinds name
 # their own such parameters (``BudgetKind.descriptive_parameters``).
-_NOT_SIZE_DETERMINING = frozenset({"blob_sizes", "blobfs_layouts"})
+# Run-wide summaries of what each budget records itself (compared budget by budget).
+_NOT_SIZE_DETERMINING = frozenset(
+    {"blob_sizes", "blobfs_layouts", "sharing_modes", "sharing_default"}
+)
 
 # Strings of a report can be long (an error that lists many files); only huge is refused.
 _MAX_STRING = 1 << 20

@@ -2,7 +2,10 @@
 
 A flat object with sorted keys: ``"<name>"`` (used bytes), ``"<name>.budget"`` (less any
 ``reserve_bytes``, so that the plugin's verdict is the item's),
-``"<name>.creepBudget"`` and, when an owner is known, ``"<name>.owner"``.
+``"<name>.creepBudget"`` and ``"<name>.owner"``: the budget's ``owner``, else the ini
+template, else the owner its kind gives (ffx's go/ link for package sets and resource
+budgets, which ffx always writes).  A product with ``platform_resources_budget_bytes``
+writes ffx's two components instead (its details' ``gerrit_entries``).
 
 ffx's format has no key for a relative creep budget or for a warning, and the plugin
 compares the change's size with the base revision's itself, so ``.creepBudget`` is always
@@ -104,6 +107,19 @@ def gerrit_report(
         if r.used_bytes is None:  # could not be measured: the item failed and says why
             continue
         name = names[i]
+        split = r.details.gerrit_components(r, name)
+        if split is not None:
+            for component, used, budget, creep in split:
+                if component != name and component in out:
+                    # Another budget's component of that name (a second product's
+                    # platform resources): keyed with this budget's file, as names are.
+                    component = f"{component} [{r.file}]"
+                out[component] = used
+                out[f"{component}.budget"] = budget
+                out[f"{component}.creepBudget"] = creep
+            if r.owner:
+                out[f"{name}.owner"] = r.owner
+            continue
         out[name] = r.used_bytes
         # What used_bytes may reach: an image budget's reserve is not available to the image.
         out[f"{name}.budget"] = r.budget_bytes - r.reserve_bytes

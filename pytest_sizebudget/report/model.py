@@ -53,6 +53,13 @@ class Details:
     def to_dict(self) -> dict[str, Any]:
         return {}
 
+    def gerrit_components(
+        self, result: BudgetResult, name: str
+    ) -> tuple[tuple[str, int, int, int], ...] | None:
+        """``(name, used, budget, creep budget)`` of each Gerrit component, when the
+        budget is reported as other ones than itself (a product's platform resources)."""
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class NoDetails(Details):

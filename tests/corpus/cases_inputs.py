@@ -267,6 +267,38 @@ def update_case(
     )
 
 
+def product_case(
+    id: str, fields: dict[str, Any], files: dict[str, FileContent], problem: str, **extra: Any
+) -> Case:
+    """Product 'prod' of bad.sizebudget.json cannot be checked (a None field is left out)."""
+    full = {
+        "name": "prod",
+        "max_contents_bytes": "1 MiB",
+        "packages": ["good/package_manifest.json"],
+        **fields,
+    }
+    budget = {k: v for k, v in full.items() if v is not None}
+    return Case(
+        id=f"inputs-{id}",
+        files={
+            **GOOD_FILES,
+            **files,
+            "bad.sizebudget.json": json.dumps(
+                {"blob_sizes": ["good/blobs.json"], "product_budgets": [budget]}
+            ),
+        },
+        outcomes={"passed": 3, "failed": 1},
+        lines=("Product 'prod' could not be checked", pat(problem)),
+        report={"Good": None, "prod": problem},
+        **extra,
+    )
+
+
+def images_json(maximum: object = 100) -> str:
+    contents = {"packages": {"base": [], "cache": []}, "maximum_contents_size": maximum}
+    return json.dumps([{"type": "blk", "name": "blob", "path": "b", "contents": contents}])
+
+
 HANGS: dict[str, Any] = {"subprocess": True, "timeout": 60.0}
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -591,6 +623,40 @@ CASES = [
         "update_budgets[0].from.report: old.json:1:100012: nested too deeply: arrays and "
         "objects 100,001 levels inside each other (no input file of this kind is more than "
         "a few levels deep)",
+    ),
+    product_case(
+        "product-base-fifo",
+        {"base": "old.json"},
+        {"old.json": fifo},
+        "product_budgets[0].base: old.json: is a FIFO (named pipe), not a file",
+        **HANGS,
+    ),
+    product_case(
+        "product-base-without-blob-image",
+        {"base": "old.json"},
+        {"old.json": '[{"type": "zbi", "name": "zircon-a", "path": "z"}]'},
+        "product_budgets[0].base: old.json: no blobfs or fxfs image with contents.packages "
+        "among its 1 image(s)",
+    ),
+    product_case(
+        "product-base-report-without-the-budget-or-packages",
+        {"base": "old.json"},
+        {"old.json": '{"budgets": []}'},
+        "product_budgets[0].base: old.json: the report lists no packages to read a system from",
+    ),
+    product_case(
+        "product-maximum-contents-size-not-a-size",
+        {"packages": None, "max_contents_bytes": None, "images_manifest": "images.json"},
+        {"images.json": images_json("big")},
+        "product_budgets[0].images_manifest: images.json: "
+        "images[0].contents.maximum_contents_size: expected a non-negative integer, got 'big'",
+    ),
+    product_case(
+        "product-platform-resources-budget-above-the-maximum",
+        {"platform_resources_budget_bytes": "2 MiB"},
+        {},
+        "product_budgets[0].platform_resources_budget_bytes: 2,097,152 B is more than the "
+        "product's maximum 1,048,576 B",
     ),
     Case(
         id="inputs-baseline-fifo",

@@ -221,13 +221,65 @@ BUDGET_FILE_CASES = [
         "already used by package_set_budgets[[]0[]] on line 1; names must be unique because "
         "reports are keyed by them",
     ),
+    # A file with a key of the plugin's own (here ``sharing``) is strict.
     file_case(
         "parsers-unknown-key",
-        entry(budget_byte=5),
+        entry(budget_byte=5)[:-1] + ', "sharing": "per_set"}',
         "bad.sizebudget.json5:1:106: package_set_budgets[[]0[]].budget_byte: unknown key "
         "'budget_byte' (did you mean 'budget_bytes'?); known keys here: budget_bytes, "
         "creep_budget_bytes, creep_budget_percent, merge, name, owner, packages, warn_at, "
         "warn_bytes",
+    ),
+    # A file in ffx's format is accepted as ffx accepts it: the key is ignored, and said so.
+    Case(
+        id="parsers-unknown-key-in-ffx-format-is-a-warning",
+        files=bad_file(entry(budget_byte=5, budget_bytes=8192), "bad.sizebudget.json5"),
+        # ffx's format has no blob_sizes: they come from the command line, as in ffx.
+        args=("--sizebudget", "--sizebudget-blob-sizes=good/blobs.json"),
+        ret=0,
+        outcomes={"passed": 4},
+        lines=(
+            "WARNING: bad.sizebudget.json5:1:*: package_set_budgets[[]0[]].budget_byte: "
+            "unknown key 'budget_byte' (did you mean 'budget_bytes'?) ignored, as ffx ignores "
+            "it (the file is in ffx's format; *",
+        ),
+        report={"Good": None, "A": None},
+    ),
+    # ... unless the file is refused anyway: then the key may be why, and is listed.
+    file_case(
+        "parsers-unknown-key-in-ffx-format-with-an-error",
+        entry(budget_byte=5, budget_bytes=-1),
+        "  bad.sizebudget.json5:1:*: package_set_budgets[[]0[]].budget_bytes: size must not be "
+        "negative, got -1",
+        "  bad.sizebudget.json5:1:104: package_set_budgets[[]0[]].budget_byte: unknown key "
+        "'budget_byte' (did you mean 'budget_bytes'?) ignored, as ffx ignores it*",
+    ),
+    file_case(
+        "parsers-product-platform-resources-keys-need-their-budget",
+        json.dumps(
+            {
+                "product_budgets": [
+                    {
+                        "name": "P",
+                        "max_contents_bytes": 1,
+                        "packages": ["good/package_manifest.json"],
+                        "platform_resources_name": " ",
+                        "platform_resources_creep_budget_bytes": 5,
+                    }
+                ]
+            }
+        ),
+        "*product_budgets[[]0[]].platform_resources_name: must not be empty",
+        "*product_budgets[[]0[]].platform_resources_creep_budget_bytes: only applies with "
+        "platform_resources_budget_bytes",
+    ),
+    file_case(
+        "parsers-product-without-a-limit-from-packages",
+        json.dumps(
+            {"product_budgets": [{"name": "P", "packages": ["good/package_manifest.json"]}]}
+        ),
+        "bad.sizebudget.json5:1:*: product_budgets[[]0[]]: missing required key "
+        "'max_contents_bytes'",
     ),
     file_case(
         "parsers-empty-sections",
@@ -266,7 +318,7 @@ def good_report(**changes: Any) -> dict[str, Any]:
         "error": None,
         "passed": True,
         "fixed_bytes": 0,
-        "parameters": {"blobfs_layout": "compact", "sharing": "global"},
+        "parameters": {"blobfs_layout": "compact", "sharing": "per_set"},
         "packages": [
             {
                 "name": "good",

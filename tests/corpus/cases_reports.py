@@ -134,10 +134,10 @@ def _made(path: str) -> Callable[[Path, pytest.RunResult], None]:
     return check
 
 
-# Used bytes of the good package, as its blobs.json gives them: whole when one package
-# set of its file holds it, half when two do (blobs shared across sets are split).
+# Used bytes of the good package, as its blobs.json gives them: whole in every package
+# set that holds it (per_set sharing, the default).
 USED = 8192
-SHARED = 4096
+GO = "http://go/fuchsia-size-stats/single_component/?f=component%3Ain%3A"
 NOT_RUN_X = "not run: the session stopped early (stopping after 1 failures)"
 CRASHED = "the xdist worker running it crashed (worker 'gw"
 NOT_CHECKED = "not checked: the session ended before it ran"
@@ -380,9 +380,12 @@ CASES = [
         ret=0,
         absent=("WARNING*",),
         extra_checks=gerrit_bytes_are(
-            '{\n  "First": 4096,\n  "First.budget": 8192,\n  "First.creepBudget": 0,\n'
+            '{\n  "First": 8192,\n  "First.budget": 8192,\n  "First.creepBudget": 0,\n'
+            f'  "First.owner": "{GO}First",\n'
             '  "Good": 8192,\n  "Good.budget": 8192,\n  "Good.creepBudget": 0,\n'
-            '  "Second": 4096,\n  "Second.budget": 8192,\n  "Second.creepBudget": 0\n}\n'
+            f'  "Good.owner": "{GO}Good",\n'
+            '  "Second": 8192,\n  "Second.budget": 8192,\n  "Second.creepBudget": 0,\n'
+            f'  "Second.owner": "{GO}Second"\n}}\n'
         ),
     ),
     Case(
@@ -399,9 +402,11 @@ CASES = [
                 "Good [good.sizebudget.json5]": USED,
                 "Good [good.sizebudget.json5].budget": 8192,
                 "Good [good.sizebudget.json5].creepBudget": 0,
+                "Good [good.sizebudget.json5].owner": f"{GO}Good",
                 "Good [second.sizebudget.json5]": USED,
                 "Good [second.sizebudget.json5].budget": 10,
                 "Good [second.sizebudget.json5].creepBudget": 0,
+                "Good [second.sizebudget.json5].owner": f"{GO}Good",
             }
         ),
     ),
@@ -416,12 +421,14 @@ CASES = [
             ),
             extra_checks=gerrit_is(
                 {
-                    "X [good.sizebudget.json5]": SHARED,
+                    "X [good.sizebudget.json5]": USED,
                     "X [good.sizebudget.json5].budget": 8192,
                     "X [good.sizebudget.json5].creepBudget": 0,
-                    f"X{suffix} [good.sizebudget.json5]": SHARED,
+                    "X [good.sizebudget.json5].owner": f"{GO}X",
+                    f"X{suffix} [good.sizebudget.json5]": USED,
                     f"X{suffix} [good.sizebudget.json5].budget": 100,
                     f"X{suffix} [good.sizebudget.json5].creepBudget": 0,
+                    f"X{suffix} [good.sizebudget.json5].owner": f"{GO}X{suffix}",
                 }
             ),
         )
@@ -440,6 +447,7 @@ CASES = [
                 "Good [good.sizebudget.json5]": USED,
                 "Good [good.sizebudget.json5].budget": 8192,
                 "Good [good.sizebudget.json5].creepBudget": 0,
+                "Good [good.sizebudget.json5].owner": f"{GO}Good",
             }
         ),
     ),

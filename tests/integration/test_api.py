@@ -68,7 +68,7 @@ def test_failing_comparison_shows_the_breakdown(
             "E             lib/x.so  ?585858585858? * 8,000 B * ?2 * 4,000 B",
             "E           two  (two.json) * 18,000 B * 14,000 B",
             "*",
-            "E         accounting: blobfs_layout: compact, sharing: global",
+            "E         accounting: blobfs_layout: compact, sharing: per_set",
         ]
     )
 

@@ -58,6 +58,31 @@ def test_merge_dedupes_drops_meta_far_and_adds_fixed_meta_far() -> None:
     assert usage.fixed_bytes == 32768
 
 
+def test_merge_charges_the_last_instance_as_ffx_does() -> None:
+    # ffx V2/V3 collect a merged set into a map by merkle: the last instance survives,
+    # so B is charged to p2 (at its path there), not to p1.
+    sets = [
+        SetInput(
+            "M",
+            [pkg("p1", ("a", A), ("lib/b", B)), pkg("p2", ("lib/b-copy", B))],
+            merge=True,
+        )
+    ]
+    (usage,), _ = account(sets, [], {A: 8, B: 32})
+    p1, p2 = usage.packages
+    assert [(c.path, c.charged_bytes) for c in p1.blobs] == [("a", 8)]
+    assert [(c.path, c.charged_bytes) for c in p2.blobs] == [("lib/b-copy", 32)]
+    assert usage.used_bytes == 32768 + 40
+
+
+def test_resource_budget_matches_the_merge_survivor_path() -> None:
+    # Resource matching runs after the merge: only the surviving instance's path counts.
+    merged = [SetInput("M", [pkg("p1", ("lib/b", B)), pkg("p2", ("other/b", B))], merge=True)]
+    _, (first_path,) = account(merged, [ResourceInput("R", frozenset({"lib/b"}))], {B: 32})
+    _, (last_path,) = account(merged, [ResourceInput("R", frozenset({"other/b"}))], {B: 32})
+    assert (first_path.used_bytes, last_path.used_bytes) == (0, 32)
+
+
 def test_without_merge_repeats_split_the_size() -> None:
     sets = [SetInput("M", [pkg("p1", ("a", A), ("b", B)), pkg("p2", ("b", B))])]
     (usage,), _ = account(sets, [], {A: 8, B: 32})

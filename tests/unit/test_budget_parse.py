@@ -40,7 +40,7 @@ def test_ffx_v4_file_works_unchanged(tmp_path: Path) -> None:
         False,
     )
     assert [p.path for p in b.packages] == [tmp_path / "obj/p1.json", tmp_path / "obj/p2.json"]
-    assert (bf.sharing, bf.blobfs_layout, bf.include_subpackages) == ("global", "compact", False)
+    assert (bf.sharing, bf.blobfs_layout, bf.include_subpackages) == ("per_set", "compact", False)
 
 
 def test_ffx_v2_v3_keys(tmp_path: Path) -> None:
@@ -190,9 +190,16 @@ def test_missing_and_undecodable_files(tmp_path: Path) -> None:
         load_budget_file(bad)
 
 
-def test_resource_budget_needs_paths(tmp_path: Path) -> None:
-    text = problems(tmp_path, '{resource_budgets: [{name: "R", budget_bytes: 1, paths: []}]}')
-    assert "resource_budgets[0].paths: must name at least one in-package path" in text
+def test_resource_budget_needs_paths_but_they_may_be_empty(tmp_path: Path) -> None:
+    text = problems(tmp_path, '{resource_budgets: [{name: "R", budget_bytes: 1}]}')
+    assert "resource_budgets[0]: missing required key 'paths'" in text
+    # ffx V3's own test files have ``paths: []``: valid, the budget matches nothing.
+    bf = load_budget_file(
+        write(tmp_path, '{resource_budgets: [{name: "R", budget_bytes: 1, paths: []}]}')
+    )
+    (r,) = bf.budgets
+    assert isinstance(r, ResourceBudget)
+    assert r.paths == ()
 
 
 def test_single_problem_is_not_wrapped(tmp_path: Path) -> None:
@@ -200,9 +207,39 @@ def test_single_problem_is_not_wrapped(tmp_path: Path) -> None:
         load_budget_file(
             write(
                 tmp_path,
-                '{package_set_budgets: [{name: "a", budget_bytes: 1, packages: []}], oops: 1}',
+                '{package_set_budgets: [{name: "a", budget_bytes: 1, packages: []}], '
+                'sharing: "global", oops: 1}',
             ),
             display="b.json5",
         )
     assert not isinstance(excinfo.value, BudgetFileErrors)
     assert excinfo.value.key == "oops"
+
+
+def test_ffx_format_file_notes_keys_ffx_ignores(tmp_path: Path) -> None:
+    """No key of the plugin's own at the top: ffx's format, whose unknown keys ffx ignores."""
+    bf = load_budget_file(
+        write(
+            tmp_path,
+            '{package_set_budgets: [{name: "a", budget_bytes: 1, packages: [], oops: 2}],\n'
+            " resource_budgets: [{name: 'r', budget_bytes: 0, creep_budget_bytes: 0, paths: []}],"
+            "\n extra: 1}",
+        ),
+        display="b.json5",
+    )
+    assert [n.split(": ", 2)[:2] for n in bf.notes] == [
+        ["b.json5:1:67", "package_set_budgets[0].oops"],
+        ["b.json5:2:2", "resource_budgets"],
+        ["b.json5:3:2", "extra"],
+    ]
+    assert bf.sharing == "per_set"
+    # A key that looks like a misspelt key of the plugin's own is still an error.
+    with pytest.raises(BudgetFileError, match=r"blob_size: unknown key 'blob_size' \(did you"):
+        load_budget_file(
+            write(
+                tmp_path,
+                '{package_set_budgets: [{name: "a", budget_bytes: 1, packages: []}],'
+                ' blob_size: "b.json"}',
+            ),
+            display="b.json5",
+        )

@@ -86,6 +86,7 @@ def test_missing_manifest_names_path_budget_key_and_blocks_global_sharing(produc
     p1 = product.manifest("p1", [("x", X)])
     budgets: dict[str, object] = {
         "blob_sizes": [product.blobs_json({X: 100})],
+        "sharing": "global",
         "package_set_budgets": [
             {"name": "Good", "budget_bytes": 1000, "packages": [p1]},
             {"name": "Bad", "budget_bytes": 1000, "packages": ["gone/package_manifest.json"]},

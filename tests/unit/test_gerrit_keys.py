@@ -95,3 +95,14 @@ def test_a_name_built_to_meet_the_file_form_gets_the_key_form() -> None:
     assert names[1] == "Same [b.json5]"
     keys = [k for n in names for k in (n, f"{n}.budget", f"{n}.creepBudget", f"{n}.owner")]
     assert len(keys) == len(set(keys))
+
+
+def test_ffx_owner_is_form_encoded_as_the_url_crate_does() -> None:
+    from pytest_sizebudget.budget.model import ffx_owner, form_urlencode
+
+    assert ffx_owner("Software Deliver") == (
+        "http://go/fuchsia-size-stats/single_component/?f=component%3Ain%3ASoftware+Deliver"
+    )
+    # Only letters, digits and *-._ stay; ~ and / are encoded, UTF-8 bytes in upper-case hex.
+    assert form_urlencode("a*b-c.d_e~f/g (h)") == "a*b-c.d_e%7Ef%2Fg+%28h%29"
+    assert form_urlencode("Größe") == "Gr%C3%B6%C3%9Fe"

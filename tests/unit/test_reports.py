@@ -45,7 +45,10 @@ def test_owner_url_is_encoded_as_ffx_does() -> None:
         "http://go/fuchsia-size-stats/single_component/?f=component%3Ain%3ASoftware+Deliver"
     )
     assert owner_url(budget("x", owner="https://own"), FFX_OWNER) == "https://own"
-    assert owner_url(budget("x"), None) is None
+    # Without owner and template, a package set gets ffx's link, as ffx always writes it.
+    assert owner_url(budget("x y"), None) == (
+        "http://go/fuchsia-size-stats/single_component/?f=component%3Ain%3Ax+y"
+    )
 
 
 def test_gerrit_report_is_flat_sorted_and_skips_unmeasured() -> None:
