@@ -3,9 +3,10 @@
 
 ``walk``: a rootfs of N files (default 50,000; 10 % symbolic links, relative and absolute,
 into the tree, 1 % hard links, 200 dangling links) walked as a directory package under
-``"tree"`` and ``"link"``, and (without the dangling links, which it refuses) the
-``"follow"`` walk it had before (its links all relative); at N/4, N/2 and N, to show the cost is linear.  Listing
-only: hashing the files is the engine's, and the same under every policy.
+``"tree"`` and ``"link"``, and (without the dangling links, which it refuses, and with
+every link relative) the ``"follow"`` walk it had before; at N/4, N/2 and N, to show the
+cost is linear.  Listing only: hashing the files is the engine's, the same under every
+policy.
 
 ``yocto``: a buildhistory tree with P packages (default 5,000), each with a ``latest``
 and a ``files-in-package.txt`` of 10 files, and one image installing all of them, read
@@ -34,6 +35,10 @@ from pytest_sizebudget.images import measure_image, sparse_file
 from pytest_sizebudget.packages.directory import list_directory_files
 from pytest_sizebudget.packages.rootfs_walk import walk_tree
 from pytest_sizebudget.packages.yocto import YoctoReader, YoctoSelection
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, float, float]:
@@ -72,7 +77,7 @@ def build_rootfs(root: Path, files: int, dangling: bool) -> None:
 
 
 def bench_walk(base: Path, files: int, runs: int) -> None:
-    print(f"walk: {files:,}-file rootfs, median of {runs} runs (min, max)")
+    say(f"walk: {files:,}-file rootfs, median of {runs} runs (min, max)")
     for n in (files // 4, files // 2, files):
         root = base / f"rootfs-{n}"
         build_rootfs(root, n, dangling=False)
@@ -82,7 +87,7 @@ def bench_walk(base: Path, files: int, runs: int) -> None:
         tree = timed(lambda r=build_rootfs_dangling: walk_tree(r, "r", "tree"), runs)
         link = timed(lambda r=build_rootfs_dangling: walk_tree(r, "r", "link"), runs)
         listing = walk_tree(build_rootfs_dangling, "r", "tree")
-        print(
+        say(
             f"  {n:>7,} files: follow {follow[0] * 1000:7.1f} ms  tree {tree[0] * 1000:7.1f} ms"
             f" ({tree[1] * 1000:.1f}, {tree[2] * 1000:.1f})  link {link[0] * 1000:7.1f} ms"
             f"  [{len(listing.files):,} files, {listing.resolved_links:,} links resolved, "
@@ -124,7 +129,7 @@ def bench_yocto(base: Path, packages: int, runs: int) -> None:
 
     chosen = read()
     median, lo, hi = timed(read, runs)
-    print(
+    say(
         f"yocto: {packages:,} packages, {packages * 10:,} files in the image, 100 globs picking "
         f"{chosen:,}: {median * 1000:.0f} ms median ({lo * 1000:.0f}, {hi * 1000:.0f})"
     )
@@ -148,7 +153,7 @@ def bench_fiemap(base: Path, extents: int, runs: int) -> None:
         seek = timed(lambda: measure_image(path), runs)
     finally:
         sparse_file.fiemap_extents = real
-    print(
+    say(
         f"fiemap: 1 GiB file, {extents:,} data extents: {method} {fiemap[0] * 1000:.1f} ms, "
         f"seek_data {seek[0] * 1000:.1f} ms (medians of {runs})"
     )

@@ -17,8 +17,8 @@ the system runs.  Two policies read such a tree as the target will see it:
 Under both, a file with several hard links is counted once (at its first path in sorted
 order; the others are aliases), and FIFOs, sockets and device nodes (``/dev`` in a
 rootfs) are listed, not failed: they hold no bytes.  One ``lstat`` per entry, from
-``scandir``, and one more per link component resolved under ``"tree"``: linear in the
-tree's size.
+``scandir`` and a ``readlink`` per link; ``"tree"`` then resolves every link against
+what the walk found, in memory: linear in the tree's size, whatever the links' depth.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import stat
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -55,6 +56,10 @@ def walk_tree(root: Path, display: str, policy: SymlinkPolicy) -> TreeListing:
     """Every entry below ``root`` under ``policy`` ("tree" or "link")."""
     out = TreeListing()
     inodes: dict[tuple[int, int], str] = {}
+    # Every entry's mode and every link's target, by in-tree path: "tree" resolves links
+    # against these once the walk is done, without another system call.
+    modes: dict[str, int] = {"": stat.S_IFDIR}
+    targets: dict[str, str] = {}
     pending: deque[tuple[Path, str]] = deque([(root, "")])
     while pending:
         directory, prefix = pending.popleft()
@@ -73,6 +78,7 @@ def walk_tree(root: Path, display: str, policy: SymlinkPolicy) -> TreeListing:
                     f"{printable(display)}/{printable(rel)}: cannot stat: {exc.strerror}"
                 ) from None
             mode = st.st_mode
+            modes[rel] = mode
             if stat.S_ISDIR(mode):
                 pending.append((Path(entry.path), rel + "/"))
             elif stat.S_ISREG(mode):
@@ -83,9 +89,23 @@ def walk_tree(root: Path, display: str, policy: SymlinkPolicy) -> TreeListing:
                         continue
                 out.files.append((rel, Path(entry.path)))
             elif stat.S_ISLNK(mode):
-                _link(root, rel, Path(entry.path), st, policy, out)
+                try:
+                    targets[rel] = os.readlink(entry.path)
+                except OSError as exc:
+                    why = f"symbolic link that cannot be read: {exc.strerror}"
+                    out.uncounted.append((rel, why))
+                    continue
+                if policy == "link":
+                    out.links.append((rel, targets[rel], st.st_size))
             else:
                 out.uncounted.append((rel, f"{kind_of_mode(mode)}, holds no bytes"))
+    if policy == "tree":
+        for rel, target in targets.items():
+            found = resolve_in_tree(modes, targets, rel, target)
+            if isinstance(found, str):
+                out.uncounted.append((rel, f"symbolic link to {target}: {found}"))
+            else:
+                out.resolved_links += 1
     # Breadth-first order is not path order ("a/b" vs "a.txt"): sort once, at the end.
     out.files.sort(key=lambda item: item[0])
     out.links.sort()
@@ -93,27 +113,12 @@ def walk_tree(root: Path, display: str, policy: SymlinkPolicy) -> TreeListing:
     return out
 
 
-def _link(
-    root: Path, rel: str, path: Path, st: os.stat_result, policy: SymlinkPolicy, out: TreeListing
-) -> None:
-    try:
-        target = os.readlink(path)
-    except OSError as exc:
-        out.uncounted.append((rel, f"symbolic link that cannot be read: {exc.strerror}"))
-        return
-    if policy == "link":
-        out.links.append((rel, target, st.st_size))
-        return
-    found = resolve_in_tree(root, rel, target)
-    if isinstance(found, str):
-        out.uncounted.append((rel, f"symbolic link to {target}: {found}"))
-    else:
-        out.resolved_links += 1
-
-
-def resolve_in_tree(root: Path, rel: str, target: str) -> tuple[str, int] | str:
-    """Where the link at ``rel`` (pointing at ``target``) leads with ``root`` as ``/``:
-    (in-tree path, its mode), or why it leads nowhere."""
+def resolve_in_tree(
+    modes: Mapping[str, int], targets: Mapping[str, str], rel: str, target: str
+) -> tuple[str, int] | str:
+    """Where the link at ``rel`` (pointing at ``target``) leads with the walked tree as
+    ``/``: (in-tree path, its mode), or why it leads nowhere.  ``modes`` and ``targets``
+    are what the walk found (every entry's mode, every link's target)."""
     parts: deque[str] = deque(target.split("/"))
     stack: list[str] = [] if target.startswith("/") else rel.split("/")[:-1]
     hops = 0
@@ -129,23 +134,22 @@ def resolve_in_tree(root: Path, rel: str, target: str) -> tuple[str, int] | str:
         if not stat.S_ISDIR(mode):
             return f"dangling (/{'/'.join(stack)} is not a directory)"
         candidate = [*stack, part]
-        try:
-            st = os.lstat(root.joinpath(*candidate))
-        except OSError:
-            return f"dangling (/{'/'.join(candidate)} is not in the tree)"
-        if stat.S_ISLNK(st.st_mode):
+        path = "/".join(candidate)
+        found = modes.get(path)
+        if found is None:
+            return f"dangling (/{path} is not in the tree)"
+        if stat.S_ISLNK(found):
             hops += 1
             if hops > MAX_HOPS:
                 return f"a loop (more than {MAX_HOPS} links in a row)"
-            try:
-                inner = os.readlink(root.joinpath(*candidate))
-            except OSError as exc:
-                return f"a link on the way cannot be read: {exc.strerror}"
+            inner = targets.get(path)
+            if inner is None:
+                return "a link on the way cannot be read"
             if inner.startswith("/"):
                 stack = []
             parts.extendleft(reversed(inner.split("/")))
             mode = stat.S_IFDIR
             continue
         stack = candidate
-        mode = st.st_mode
+        mode = found
     return "/".join(stack), mode

@@ -22,6 +22,7 @@ package whose size changed as "updated".  Each tree is read once per evaluation.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import hashlib
 import json
@@ -348,8 +349,8 @@ def select(universe: Sequence[str], names: Sequence[str], key: str, *, strict: b
         else:
             hits = [pattern] if pattern in known else []
         if not hits and strict:
-            close = [n for n in universe if fnmatch.fnmatchcase(n, f"*{pattern.strip('*?')}*")]
-            hint = f" (similar: {', '.join(sorted(close)[:5])})" if close and pattern else ""
+            close = difflib.get_close_matches(pattern.strip("*?"), universe, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise InputError(f"{key}: {pattern!r} matches no package{hint}")
         chosen.update(hits)
     return sorted(chosen)

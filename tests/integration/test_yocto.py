@@ -187,7 +187,7 @@ def test_bad_selections_fail_alone(pytester: pytest.Pytester, pt_product: Produc
     result.assert_outcomes(passed=2, failed=2)
     assert report["Good"]["used_bytes"] == 700_008
     assert report["Typo"]["error"] == (
-        "package_set_budgets[1].packages[0]: 'busybx' matches no package"
+        "package_set_budgets[1].packages[0]: 'busybx' matches no package (did you mean busybox?)"
     )
     assert "buildhistory nope: does not exist" in report["Gone"]["error"]
 

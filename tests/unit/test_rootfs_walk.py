@@ -63,17 +63,22 @@ def test_tree_never_reads_the_host(tmp_path: Path) -> None:
     root.mkdir()
     # /etc/passwd exists on the host, not in this tree: the link dangles here.
     (root / "passwd").symlink_to("/etc/passwd")
-    assert resolve_in_tree(root, "passwd", "/etc/passwd") == ("dangling (/etc is not in the tree)")
+    listing = walk_tree(root, "r", "tree")
+    assert listing.uncounted == [
+        ("passwd", "symbolic link to /etc/passwd: dangling (/etc is not in the tree)")
+    ]
     (root / "etc").mkdir()
     (root / "etc/passwd").write_bytes(b"root:x:0:0\n")
-    found = resolve_in_tree(root, "passwd", "/etc/passwd")
-    assert isinstance(found, tuple)
-    assert found[0] == "etc/passwd"
-    assert stat.S_ISREG(found[1])
-    assert resolve_in_tree(root, "a/b/c", "../../../../../etc/passwd")[0] == "etc/passwd"
-    assert resolve_in_tree(root, "x", "etc/passwd/more") == (
-        "dangling (/etc/passwd is not a directory)"
-    )
+    (root / "a/b").mkdir(parents=True)
+    (root / "a/b/c").symlink_to("../../../../../etc/passwd")  # .. stops at the root
+    (root / "x").symlink_to("etc/passwd/more")
+    listing = walk_tree(root, "r", "tree")
+    assert listing.resolved_links == 2
+    assert listing.uncounted == [
+        ("x", "symbolic link to etc/passwd/more: dangling (/etc/passwd is not a directory)")
+    ]
+    modes = {"": stat.S_IFDIR, "etc": stat.S_IFDIR, "etc/passwd": stat.S_IFREG}
+    assert resolve_in_tree(modes, {}, "a/b/c", "/etc/passwd") == ("etc/passwd", stat.S_IFREG)
 
 
 def test_link_policy_charges_each_link_its_length(tmp_path: Path) -> None:
