@@ -225,7 +225,12 @@ def _load(context: EvaluationContext, reader: YoctoReader, s: PackageSetBudget) 
 
 
 def _dicts(value: object) -> list[Mapping[str, Any]]:
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+    """A list of objects, or nothing; anything else is not what this kind writes."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise ValueError("expected a list of objects")
+    return value
 
 
 def _with_notes(result: BudgetResult, loaded: LoadedSet) -> BudgetResult:

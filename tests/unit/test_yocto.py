@@ -170,3 +170,19 @@ def test_file_lists_parse_paths_with_spaces_and_links(tmp_path: Path) -> None:
 def test_select_is_sorted_and_unique() -> None:
     assert select(["b", "a", "ab"], ["a*", "a", "b"], "k", strict=True) == ["a", "ab", "b"]
     assert select(["b"], ["zz"], "k", strict=False) == []
+
+
+def test_set_details_round_trip_through_json() -> None:
+    from pytest_sizebudget.kinds.package_set import PackageSetDetails, PackageSetKind
+
+    details = PackageSetDetails(
+        merged=False,
+        uncounted=(("rootfs", "dev/console", "a character device, holds no bytes"),),
+        largest_files=(("libc6", "lib/libc.so.6", 1_900_123),),
+        rounded=("busybox",),
+    )
+    kind = PackageSetKind()
+    assert kind.details_from_dict(details.to_dict()) == details
+    assert kind.details_from_dict({"merged": True}) == PackageSetDetails(merged=True)
+    with pytest.raises(ValueError, match="expected a list of objects"):
+        kind.details_from_dict({"uncounted": ["dev/console"]})
