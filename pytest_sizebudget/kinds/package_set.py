@@ -219,9 +219,7 @@ class PackageSetKind(BudgetKind):
 
 
 def _load(context: EvaluationContext, reader: YoctoReader, s: PackageSetBudget) -> LoadedSet:
-    return load_set(
-        context.packages.load, reader, s.packages, s.symlinks, s.link_policies, s.yocto
-    )
+    return load_set(context.packages.load, reader, s.packages, s.symlinks, s.link_policies, s.yocto)
 
 
 def _dicts(value: object) -> list[Mapping[str, Any]]:
