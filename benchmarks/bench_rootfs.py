@@ -121,7 +121,7 @@ def bench_yocto(base: Path, packages: int, runs: int) -> None:
         "".join(f"{(s + 512) // 1024}\tKiB\t{n}\n" for s, n in sizes)
     )
     (image / "files-in-image.txt").write_text("\n".join(sorted(files_in_image)) + "\n")
-    globs = tuple(f"pkg{k:02d}*" for k in range(50)) + tuple(f"*{k}-lib" for k in range(50))
+    globs = tuple(f"pkg0{k:02d}*" for k in range(50)) + tuple(f"*{k}-lib" for k in range(50))
     sel = YoctoSelection("k", bh, "core-image-big", None, globs)
 
     def read() -> int:

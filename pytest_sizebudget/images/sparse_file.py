@@ -53,8 +53,9 @@ _FIEMAP_EXTENT = struct.Struct("=QQQQQLLLL")
 _FIEMAP_FLAG_SYNC = 0x1  # flush delayed allocation first, so every extent has a place
 _EXTENT_LAST = 0x1
 _EXTENT_UNWRITTEN = 0x800
-# Extents asked for per ioctl: 28 KiB of buffer; a fragmented file takes several calls.
-_FIEMAP_BATCH = 512
+# Extents asked for per ioctl: 224 KiB of buffer (wic's is 256 KiB); a fragmented file
+# takes several calls.
+_FIEMAP_BATCH = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,10 @@ def fiemap_extents(fd: int, size: int) -> ExtentMap | None:
     data = ranges = unwritten = 0
     last_end = -1  # end of the previous data extent, to join adjacent ones
     start = 0
+    flags = _FIEMAP_FLAG_SYNC  # the first call flushes the file; later ones need not
     while start < size:
-        _FIEMAP_HEAD.pack_into(buf, 0, start, size - start, _FIEMAP_FLAG_SYNC, 0, _FIEMAP_BATCH, 0)
+        _FIEMAP_HEAD.pack_into(buf, 0, start, size - start, flags, 0, _FIEMAP_BATCH, 0)
+        flags = 0
         try:
             fcntl.ioctl(fd, _FS_IOC_FIEMAP, buf, True)
         except OSError:
@@ -87,21 +90,20 @@ def fiemap_extents(fd: int, size: int) -> ExtentMap | None:
             break  # nothing mapped from start on: the rest is a hole
         done = False
         end = start
-        for i in range(min(mapped, _FIEMAP_BATCH)):
-            logical, _, length, _, _, flags, _, _, _ = _FIEMAP_EXTENT.unpack_from(
-                buf, _FIEMAP_HEAD.size + i * _FIEMAP_EXTENT.size
-            )
+        head = _FIEMAP_HEAD.size
+        extents = memoryview(buf)[head : head + min(mapped, _FIEMAP_BATCH) * _FIEMAP_EXTENT.size]
+        for logical, _, length, _, _, fe_flags, _, _, _ in _FIEMAP_EXTENT.iter_unpack(extents):
             lo, hi = max(logical, start), min(logical + length, size)
             end = max(end, logical + length)
             if hi > lo:
-                if flags & _EXTENT_UNWRITTEN:
+                if fe_flags & _EXTENT_UNWRITTEN:
                     unwritten += hi - lo
                 else:
                     data += hi - lo
                     if lo != last_end:
                         ranges += 1
                     last_end = hi
-            if flags & _EXTENT_LAST:
+            if fe_flags & _EXTENT_LAST:
                 done = True
         if done:
             break

@@ -200,7 +200,7 @@ BUDGET_FILE_CASES = [
         entry(budget_byte=5),
         "bad.sizebudget.json5:1:106: package_set_budgets[[]0[]].budget_byte: unknown key "
         "'budget_byte' (did you mean 'budget_bytes'?); known keys here: budget_bytes, "
-        "creep_budget_bytes, merge, name, owner, packages",
+        "creep_budget_bytes, merge, name, owner, packages, symlinks",
     ),
     file_case(
         "parsers-empty-sections",
