@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from pytest_sizebudget.images import measure_image, sparse_file
@@ -81,12 +82,12 @@ def bench_walk(base: Path, files: int, runs: int) -> None:
     for n in (files // 4, files // 2, files):
         root = base / f"rootfs-{n}"
         build_rootfs(root, n, dangling=False)
-        follow = timed(lambda root=root: list_directory_files(root), runs)
-        build_rootfs_dangling = base / f"rootfs-{n}-dangling"
-        build_rootfs(build_rootfs_dangling, n, dangling=True)
-        tree = timed(lambda r=build_rootfs_dangling: walk_tree(r, "r", "tree"), runs)
-        link = timed(lambda r=build_rootfs_dangling: walk_tree(r, "r", "link"), runs)
-        listing = walk_tree(build_rootfs_dangling, "r", "tree")
+        follow = timed(partial(list_directory_files, root), runs)
+        dangling = base / f"rootfs-{n}-dangling"
+        build_rootfs(dangling, n, dangling=True)
+        tree = timed(partial(walk_tree, dangling, "r", "tree"), runs)
+        link = timed(partial(walk_tree, dangling, "r", "link"), runs)
+        listing = walk_tree(dangling, "r", "tree")
         say(
             f"  {n:>7,} files: follow {follow[0] * 1000:7.1f} ms  tree {tree[0] * 1000:7.1f} ms"
             f" ({tree[1] * 1000:.1f}, {tree[2] * 1000:.1f})  link {link[0] * 1000:7.1f} ms"
@@ -148,7 +149,7 @@ def bench_fiemap(base: Path, extents: int, runs: int) -> None:
     fiemap = timed(lambda: measure_image(path), runs)
     method = measure_image(path).details["data_method"]
     real = sparse_file.fiemap_extents
-    sparse_file.fiemap_extents = lambda fd, size: None  # type: ignore[assignment]
+    sparse_file.fiemap_extents = lambda fd, size: None
     try:
         seek = timed(lambda: measure_image(path), runs)
     finally:
