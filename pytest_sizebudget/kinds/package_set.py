@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pytest_sizebudget.accounting import MissingBlob, ResourceInput, SetInput, Usage, account
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
@@ -19,10 +19,14 @@ from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef, Layout, 
 from pytest_sizebudget.errors import InputError, SizeBudgetError
 from pytest_sizebudget.measure.sizer import SizeRequest
 from pytest_sizebudget.packages.model import Package
+from pytest_sizebudget.packages.rootfs_walk import SYMLINK_POLICIES, SymlinkPolicy
+from pytest_sizebudget.packages.yocto import YoctoReader, YoctoSelection
+from pytest_sizebudget.report.diff import diff_packages
 from pytest_sizebudget.report.failure import render_generic_failure
-from pytest_sizebudget.report.model import BudgetResult, Details, NoDetails
+from pytest_sizebudget.report.model import MATCHED, BudgetResult, Details, NoDetails
 
 from .base import BudgetKind, EntryParser, EvaluationContext
+from .package_entries import LoadedSet, load_set, parse_packages
 
 _COMMON = ("name", "budget_bytes", "creep_budget_bytes", "owner")
 
@@ -31,6 +35,9 @@ _COMMON = ("name", "budget_bytes", "creep_budget_bytes", "owner")
 class PackageSetBudget(Budget):
     packages: tuple[FileRef, ...]
     merge: bool = False
+    symlinks: SymlinkPolicy = "follow"  # how its directory packages read links
+    link_policies: tuple[tuple[int, SymlinkPolicy], ...] = ()  # a package's own policy
+    yocto: tuple[YoctoSelection, ...] = ()  # Yocto packages (package_entries.py)
 
     @property
     def kind(self) -> str:
@@ -59,18 +66,32 @@ class PackageSetDetails(Details):
     """``merged``: the set was accounted as one merged package (ffx's V2 ``merge``)."""
 
     merged: bool = False
+    uncounted: tuple[tuple[str, str, str], ...] = ()  # (package, path, why): cost nothing
+    largest_files: tuple[tuple[str, str, int], ...] = ()  # (package, path, bytes): Yocto
+    rounded: tuple[str, ...] = ()  # Yocto packages whose size is only known in whole KiB
 
     def to_dict(self) -> dict[str, Any]:
-        return {"merged": True} if self.merged else {}
+        out: dict[str, Any] = {"merged": True} if self.merged else {}
+        if self.uncounted:
+            out["uncounted"] = [
+                {"package": p, "path": f, "reason": why} for p, f, why in self.uncounted
+            ]
+        if self.largest_files:
+            out["largest_files"] = [
+                {"package": p, "path": f, "bytes": n} for p, f, n in self.largest_files
+            ]
+        if self.rounded:
+            out["rounded_packages"] = list(self.rounded)
+        return out
 
 
 def parse_package_set(
     r: FieldReader, entry: Mapping[str, Any], path: KeyPath, root: Path
 ) -> Budget | None:
-    if r.object(entry, path, (*_COMMON, "packages", "merge")) is None:
+    if r.object(entry, path, (*_COMMON, "packages", "merge", "symlinks")) is None:
         return None
     common = common_fields(r, entry, path)
-    packages = r.file_refs(entry, path, "packages", root, required=True)
+    packages = parse_packages(r, entry, path, root)
     merge = r.boolean(entry, path, "merge")
     if merge and r.lenient:
         r.note(
@@ -78,9 +99,17 @@ def parse_package_set(
             "ffx V3 and current ffx (V4) ignore this key; this plugin applies ffx V2's merge "
             "(one instance per merkle, the meta.far charged as 32768 bytes)",
         )
+    symlinks = r.string(entry, path, "symlinks", choices=SYMLINK_POLICIES) or "follow"
     if common is None or packages is None:
         return None
-    return PackageSetBudget(**common, packages=packages, merge=bool(merge))
+    return PackageSetBudget(
+        **common,
+        packages=packages.refs,
+        merge=bool(merge),
+        symlinks=cast(SymlinkPolicy, symlinks),
+        link_policies=packages.policies,
+        yocto=packages.yocto,
+    )
 
 
 def parse_resource(
@@ -116,10 +145,26 @@ class PackageSetKind(BudgetKind):
     bare_list_section = "package_set_budgets"
 
     def details_from_dict(self, data: Mapping[str, Any]) -> Details:
-        return PackageSetDetails(merged=True) if data.get("merged") is True else NoDetails()
+        details = PackageSetDetails(
+            merged=data.get("merged") is True,
+            uncounted=tuple(
+                (str(u.get("package")), str(u.get("path")), str(u.get("reason")))
+                for u in _dicts(data.get("uncounted"))
+            ),
+            largest_files=tuple(
+                (str(f.get("package")), str(f.get("path")), int(f.get("bytes") or 0))
+                for f in _dicts(data.get("largest_files"))
+            ),
+            rounded=tuple(str(n) for n in data.get("rounded_packages") or ()),
+        )
+        return details if details != PackageSetDetails() else NoDetails()
 
     def failure_text(self, result: BudgetResult, top_n: int) -> str:
-        return render_generic_failure(result, self.title(result), top_n, breakdown=True)
+        text = render_generic_failure(result, self.title(result), top_n, breakdown=True)
+        details = result.details
+        if result.error is None and isinstance(details, PackageSetDetails):
+            text += "".join("\n" + line for line in render_set_notes(details, top_n))
+        return text
 
     def verbose_json(self, result: BudgetResult) -> dict[str, Any] | None:
         """ffx's ``--verbose-json-output`` entry (reference fuchsia_current.md §1.5): keys in
@@ -169,9 +214,12 @@ class PackageSetKind(BudgetKind):
         resources = [b for b in budgets if isinstance(b, ResourceBudget)]
         errors: dict[str, str] = {}
         loaded: dict[str, list[Package]] = {}
+        notes: dict[str, LoadedSet] = {}
+        reader = YoctoReader(context.display)
         for s in sets:
             try:
-                loaded[s.key] = [context.packages.load(ref) for ref in s.packages]
+                notes[s.key] = _load(context, reader, s)
+                loaded[s.key] = notes[s.key].packages
             except InputError as exc:
                 errors[s.key] = str(exc)
         try:
@@ -198,6 +246,8 @@ class PackageSetKind(BudgetKind):
         inputs = [SetInput(s.name, loaded[s.key], s.merge) for s in ok_sets]
         ok_resources = [r for r in resources if r.key not in errors]
         sizes: dict[str, int | str] = dict(index.sizes)
+        for p in (p for s in inputs for p in s.packages):
+            sizes.update(p.fixed_sizes)  # symbolic links, Yocto packages: nothing to measure
         unverified = _verify(context, inputs)
         sizes.update(_measure_missing(context, inputs, {**sizes, **unverified}, bf.blobfs_layout))
         sizes.update(unverified)  # a blob that is not what its manifest claims has no size
@@ -215,7 +265,122 @@ class PackageSetKind(BudgetKind):
             *zip(ok_resources, resource_usages, strict=True),
         ):
             out[budget.key] = _with_usage(base[budget.key], budget, usage, sizes, unverified)
+        for s in ok_sets:
+            out[s.key] = _with_notes(out[s.key], notes[s.key])
+        _compare_with_baseline_trees(context, reader, ok_sets, inputs, ok_resources, sizes, bf, out)
         return out
+
+
+def _load(context: EvaluationContext, reader: YoctoReader, s: PackageSetBudget) -> LoadedSet:
+    return load_set(context.packages.load, reader, s.packages, s.symlinks, s.link_policies, s.yocto)
+
+
+def _dicts(value: object) -> list[Mapping[str, Any]]:
+    """A list of objects, or nothing; anything else is not what this kind writes."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise ValueError("expected a list of objects")
+    return value
+
+
+def _with_notes(result: BudgetResult, loaded: LoadedSet) -> BudgetResult:
+    if not (loaded.uncounted or loaded.largest_files or loaded.rounded):
+        return result
+    merged = isinstance(result.details, PackageSetDetails) and result.details.merged
+    return replace(
+        result,
+        details=PackageSetDetails(
+            merged=merged,
+            uncounted=loaded.uncounted,
+            largest_files=loaded.largest_files,
+            rounded=loaded.rounded,
+        ),
+    )
+
+
+def render_set_notes(details: PackageSetDetails, top_n: int) -> list[str]:
+    """What a package set's breakdown cannot show: files, uncounted entries, rounding."""
+    lines: list[str] = []
+    limit = top_n if top_n > 0 else None
+    if details.largest_files:
+        lines += ["", "Largest files (Yocto packages):"]
+        for package, path, size in details.largest_files[:limit]:
+            lines.append(f"  {size:>14,} B  /{path}  ({package})")
+    if details.uncounted:
+        lines += ["", f"Not counted ({len(details.uncounted)}: they hold no bytes here):"]
+        for package, path, why in details.uncounted[:limit]:
+            lines.append(f"  {package}/{path}: {why}")
+        if limit is not None and len(details.uncounted) > limit:
+            lines.append(f"  ... {len(details.uncounted) - limit} more")
+    if details.rounded:
+        lines += [
+            "",
+            "Only known in whole KiB (installed-package-sizes.txt; no PKGSIZE found): "
+            + ", ".join(details.rounded),
+        ]
+    return lines
+
+
+def _compare_with_baseline_trees(
+    context: EvaluationContext,
+    reader: YoctoReader,
+    sets: Sequence[PackageSetBudget],
+    inputs: Sequence[SetInput],
+    resources: Sequence[ResourceBudget],
+    sizes: Mapping[str, int | str],
+    bf: BudgetFile,
+    out: dict[str, BudgetResult],
+) -> None:
+    """Sets with a Yocto ``baseline`` tree: the same accounting over the earlier tree
+    gives their baseline (the run's ``--sizebudget-baseline`` report is then not used)."""
+    with_trees = {s.key for s in sets if any(sel.baseline is not None for sel in s.yocto)}
+    if not with_trees:
+        return
+    old_inputs = []
+    failed: dict[str, str] = {}
+    for s, now in zip(sets, inputs, strict=True):
+        if s.key not in with_trees:
+            old_inputs.append(now)
+            continue
+        try:
+            old = load_set(
+                context.packages.load,
+                reader,
+                s.packages,
+                s.symlinks,
+                s.link_policies,
+                s.yocto,
+                baseline=True,
+            )
+        except InputError as exc:
+            failed[s.key] = f"baseline tree: {exc}"
+            old_inputs.append(now)
+            continue
+        old_inputs.append(SetInput(s.name, old.packages, s.merge))
+    old_sizes = dict(sizes)
+    for p in (p for i in old_inputs for p in i.packages):
+        old_sizes.update(p.fixed_sizes)
+    usages, _ = account(
+        old_inputs,
+        [ResourceInput(r.name, frozenset(r.paths)) for r in resources],
+        {m: v for m, v in old_sizes.items() if isinstance(v, int)},
+        bf.sharing,
+    )
+    for s, usage in zip(sets, usages, strict=True):
+        result = out[s.key]
+        if s.key not in with_trees or result.error is not None:
+            continue
+        if s.key in failed:
+            out[s.key] = result.with_error(failed[s.key])
+        elif result.used_bytes is not None and not usage.missing:
+            out[s.key] = replace(
+                result,
+                baseline=MATCHED,
+                baseline_used_bytes=usage.used_bytes,
+                delta_bytes=result.used_bytes - usage.used_bytes,
+                diff=diff_packages(usage.packages, result.packages),
+            )
 
 
 def _verify(context: EvaluationContext, inputs: Sequence[SetInput]) -> Mapping[str, str]:

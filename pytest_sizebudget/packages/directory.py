@@ -6,6 +6,13 @@ directory is walked like a directory.  Loops (a link back to an ancestor) and da
 links are errors, as are FIFOs, sockets and device files: none of them can be a blob,
 and skipping them silently would hide bytes from the budget.
 
+That is the ``symlinks: "follow"`` policy, right for a package's build directory.  A root
+filesystem is read with ``"tree"`` or ``"link"`` instead (``rootfs_walk.py``): links are
+not followed out of the tree, hard links count once, special files are listed.  A link
+under ``"link"`` is a blob of its own whose size is its length, keyed by a digest of its
+path and target (not a merkle root: no file holds these bytes, and a file whose content
+happened to equal the target must not share its size).
+
 A directory with a ``package_manifest.json`` at its top is refused with a hint to name
 that file: it is a package's build directory, and walked as files it would count the
 manifest as a blob instead of the blobs the manifest lists.
@@ -13,6 +20,7 @@ manifest as a blob instead of the blobs the manifest lists.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +30,7 @@ from pytest_sizebudget.errors import InputError
 from pytest_sizebudget.paths import PathProblem, kind_of_mode, printable, stat_path
 
 from .model import BlobEntry, Package
+from .rootfs_walk import SymlinkPolicy, walk_tree
 
 MANIFEST_NAME = "package_manifest.json"
 
@@ -103,14 +112,30 @@ def load_directory(path: Path, hasher: Hasher, *, display: str | None = None) ->
     )
 
 
+def link_key(rel: str, target: str) -> str:
+    """The blob key of a symbolic link under ``"link"``: 64 hex digits, like a merkle."""
+    text = f"symlink\0{rel}\0{target}".encode("utf-8", "surrogateescape")
+    return hashlib.sha256(text).hexdigest()
+
+
 def load_directory_batch(
-    path: Path, hash_files: BatchHasher, *, display: str | None = None
+    path: Path,
+    hash_files: BatchHasher,
+    *,
+    display: str | None = None,
+    symlinks: SymlinkPolicy = "follow",
 ) -> Package:
     """``load_directory`` with every file hashed in one call (the engine's stat index and
     threads); the first file that cannot be hashed fails the package, naming the file."""
     shown = display or str(path)
     refuse_manifest_directory(path, shown)
-    files = list_directory_files(path, shown)
+    links: list[tuple[str, str, int]] = []
+    uncounted: list[tuple[str, str]] = []
+    if symlinks == "follow":
+        files = list_directory_files(path, shown)
+    else:
+        listing = walk_tree(path, shown, symlinks)
+        files, links, uncounted = listing.files, listing.links, listing.uncounted
     roots = hash_files([file for _, file in files])
     blobs = []
     for rel, file in files:
@@ -118,6 +143,17 @@ def load_directory_batch(
         if isinstance(merkle, Exception):
             raise InputError(f"{shown}/{rel}: {merkle}")
         blobs.append(BlobEntry(merkle=merkle, path=rel, source=file))
+    fixed = []
+    for rel, target, size in links:
+        key = link_key(rel, target)
+        blobs.append(BlobEntry(merkle=key, path=rel, size=size))
+        fixed.append((key, size))
+    blobs.sort(key=lambda b: b.path)
     return Package(
-        name=path.resolve().name, origin=display or str(path), kind="directory", blobs=tuple(blobs)
+        name=path.resolve().name,
+        origin=display or str(path),
+        kind="directory",
+        blobs=tuple(blobs),
+        fixed_sizes=tuple(fixed),
+        uncounted=tuple(uncounted),
     )

@@ -19,6 +19,7 @@ from pytest_sizebudget.paths import check_path
 from .directory import BatchHasher, load_directory_batch
 from .manifest import load_manifest
 from .model import Package
+from .rootfs_walk import SymlinkPolicy
 
 
 class PackageLoader:
@@ -28,29 +29,31 @@ class PackageLoader:
         self.budget_file = budget_file
         self.hash_files = hash_files
         self.display = display
-        self._loaded: dict[Path, Package | InputError] = {}
+        self._loaded: dict[tuple[Path, SymlinkPolicy], Package | InputError] = {}
 
-    def load(self, ref: FileRef) -> Package:
-        """The package at ``ref`` (a manifest or a directory); raises ``InputError``."""
+    def load(self, ref: FileRef, symlinks: SymlinkPolicy = "follow") -> Package:
+        """The package at ``ref`` (a manifest or a directory, whose links are read as
+        ``symlinks`` says); raises ``InputError``."""
         resolved = ref.path.absolute()
-        if resolved not in self._loaded:
+        key = (resolved, symlinks)
+        if key not in self._loaded:
             shown = self.display(ref.path)
             try:
-                got: Package | InputError = self._read(resolved, shown)
+                got: Package | InputError = self._read(resolved, shown, symlinks)
             except InputError as exc:
                 got = InputError(f"{ref.key}: {exc}")
-            self._loaded[resolved] = got
-        found = self._loaded[resolved]
+            self._loaded[key] = got
+        found = self._loaded[key]
         if isinstance(found, InputError):
             raise found
         return found
 
-    def _read(self, path: Path, shown: str) -> Package:
+    def _read(self, path: Path, shown: str, symlinks: SymlinkPolicy = "follow") -> Package:
         # One stat says what the path is: a FIFO, device, socket, loop or NUL byte is an
         # error here, before anything is opened or walked.
         st = check_path(path, shown, "file or directory")
         if stat.S_ISDIR(st.st_mode):
-            return load_directory_batch(path, self.hash_files, display=shown)
+            return load_directory_batch(path, self.hash_files, display=shown, symlinks=symlinks)
         return load_manifest(
             path,
             working_dir=self.budget_file.root,

@@ -27,5 +27,10 @@ class BlobEntry:
 class Package:
     name: str
     origin: str  # the manifest file or directory, as the reports name it
-    kind: str  # "manifest" or "directory"
+    kind: str  # "manifest", "directory" or "yocto"
     blobs: tuple[BlobEntry, ...]
+    # Blobs whose size is known without measuring them: a symbolic link under the
+    # "link" policy, a Yocto package's recorded bytes (key -> bytes).
+    fixed_sizes: tuple[tuple[str, int], ...] = ()
+    # Entries that cost nothing and are listed instead: (in-package path, why).
+    uncounted: tuple[tuple[str, str], ...] = ()

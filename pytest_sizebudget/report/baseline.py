@@ -147,7 +147,10 @@ def _located(text: str, shown: str) -> BaselineError:
 
 
 def compare(result: BudgetResult, baseline: Baseline) -> BudgetResult:
-    """``result`` with its baseline fields filled in."""
+    """``result`` with its baseline fields filled in, unless its kind compared it already
+    (a package set whose Yocto packages name an earlier buildhistory tree)."""
+    if result.baseline is not None:
+        return result
     old = baseline.match(result.file, result.name)
     if old is None:
         return replace(result, baseline=NEW)

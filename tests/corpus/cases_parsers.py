@@ -227,8 +227,8 @@ BUDGET_FILE_CASES = [
         entry(budget_byte=5)[:-1] + ', "sharing": "per_set"}',
         "bad.sizebudget.json5:1:106: package_set_budgets[[]0[]].budget_byte: unknown key "
         "'budget_byte' (did you mean 'budget_bytes'?); known keys here: budget_bytes, "
-        "creep_budget_bytes, creep_budget_percent, merge, name, owner, packages, warn_at, "
-        "warn_bytes",
+        "creep_budget_bytes, creep_budget_percent, merge, name, owner, packages, symlinks, "
+        "warn_at, warn_bytes",
     ),
     # A file in ffx's format is accepted as ffx accepts it: the key is ignored, and said so.
     Case(

@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import Product
 from tests.unit.images import sparse_builders as sb
 from tests.unit.images.sparse_builders import make_raw, rand
+from tests.unit.images.test_images_plain import expected_method
 
 MIB = 1 << 20
 WARNING = "pytest_sizebudget.plugin.SizeBudgetWarning"
@@ -119,6 +120,9 @@ def test_sparse_raw_and_fvm_images(pytester: pytest.Pytester, pt_product: Produc
     assert holes["format"] == "sparse_file"
     assert holes["file_bytes"] == holes["expanded_bytes"] == 16 * MIB
     assert 8192 + 100 <= holes["data_bytes"] < MIB
+    # The JSON says how the holes were found: FIEMAP where the file system has it.
+    assert holes["details"]["data_method"] in ("fiemap", "seek_data")
+    assert holes["details"]["data_method"] == expected_method(pytester.path)
     dense = report["dense"]["image"]
     assert (dense["format"], dense["expanded_bytes"], dense["data_bytes"]) == (
         "raw",

@@ -28,7 +28,34 @@ def test_raw_without_holes(tmp_path: Path) -> None:
     sizes = measure_image(path)
     assert sizes.format == "raw"
     assert sizes.file_bytes == sizes.expanded_bytes == sizes.data_bytes == 100_000
-    assert sizes.details["data_method"] == "seek_data"
+    assert sizes.details["data_method"] == expected_method(tmp_path)
+
+
+def fiemap_works(directory: Path) -> bool:
+    """Whether FIEMAP maps a file in ``directory`` (asked of the kernel, not of our code)."""
+    import fcntl
+    import struct
+
+    probe = directory / ".fiemap-probe"
+    probe.write_bytes(b"x" * 4096)
+    try:
+        with open(probe, "rb") as f:
+            buf = bytearray(struct.pack("=QQLLLL", 0, 4096, 1, 0, 1, 0) + bytes(56))
+            fcntl.ioctl(f.fileno(), 0xC020660B, buf, True)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.unlink()
+
+
+def expected_method(directory: Path) -> str:
+    return "fiemap" if fiemap_works(directory) else "seek_data"
+
+
+def need_fiemap(directory: Path) -> None:
+    if not fiemap_works(directory):
+        pytest.skip(f"the file system of {directory} has no FIEMAP (tmpfs, ramfs, some FUSE)")
 
 
 def test_empty_file(tmp_path: Path) -> None:
@@ -48,6 +75,87 @@ def test_file_with_holes(tmp_path: Path) -> None:
     # Data ranges are block-granular: the 100-byte write maps a whole block.
     assert sizes.data_bytes == 8192 + 4096
     assert sizes.details["data_ranges"] == 2
+    assert sizes.details["data_method"] == expected_method(tmp_path)
+
+
+def seek_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sparse_file, "fiemap_extents", lambda fd, size: None)
+
+
+def test_fiemap_is_preferred_and_agrees_with_seek_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need_fiemap(tmp_path)
+    path = holes_file(tmp_path / "holes.img")
+    by_fiemap = measure_image(path)
+    assert by_fiemap.details["data_method"] == "fiemap"
+    seek_only(monkeypatch)
+    by_seek = measure_image(path)
+    assert by_seek.details["data_method"] == "seek_data"
+    assert (by_fiemap.data_bytes, by_fiemap.details["data_ranges"]) == (
+        by_seek.data_bytes,
+        by_seek.details["data_ranges"],
+    )
+
+
+def test_fiemap_over_many_extents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1,300 separate data blocks: more extents than one ioctl returns (asked for 100).
+    need_fiemap(tmp_path)
+    monkeypatch.setattr(sparse_file, "_FIEMAP_BATCH", 100)
+    path = tmp_path / "many.img"
+    with open(path, "wb") as f:
+        f.truncate(1300 * 3 * 4096 + 10)
+        for i in range(1300):
+            f.seek(i * 3 * 4096)
+            f.write(b"m" * 4096)
+        f.seek(1300 * 3 * 4096)
+        f.write(b"tail!")  # a short last block, past the last full block
+        os.fsync(f.fileno())
+    sizes = measure_image(path)
+    assert sizes.details["data_method"] == "fiemap"
+    assert sizes.details["data_ranges"] == 1301
+    # The last extent is a whole block on disk but only 10 bytes of it are in the file.
+    assert sizes.data_bytes == 1300 * 4096 + 10
+    seek_only(monkeypatch)
+    assert measure_image(path).data_bytes == sizes.data_bytes
+
+
+def test_unwritten_extents_are_holes(tmp_path: Path) -> None:
+    # posix_fallocate maps 4 MiB that were never written: FIEMAP flags them UNWRITTEN.
+    need_fiemap(tmp_path)
+    path = tmp_path / "prealloc.img"
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            os.posix_fallocate(fd, 0, 4 << 20)
+        except OSError as exc:
+            pytest.skip(f"posix_fallocate is not supported here: {exc.strerror}")
+        os.pwrite(fd, b"x" * 4096, 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    sizes = measure_image(path)
+    assert sizes.details["data_method"] == "fiemap"
+    assert sizes.format == "sparse_file"
+    assert sizes.data_bytes == 4096
+    assert sizes.details["unwritten_bytes"] == (4 << 20) - 4096
+    allocated = sizes.details["allocated_bytes"]
+    assert isinstance(allocated, int)
+    assert allocated >= 4 << 20  # st_blocks counts them
+
+
+def test_no_fiemap_on_tmpfs_falls_back_to_seek_data() -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK):
+        pytest.skip("no writable /dev/shm (tmpfs) here")
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=shm) as d:
+        if fiemap_works(Path(d)):
+            pytest.skip("this kernel's tmpfs supports FIEMAP")
+        sizes = measure_image(holes_file(Path(d) / "holes.img"))
+    assert sizes.details["data_method"] == "seek_data"
+    assert sizes.data_bytes == 8192 + 4096
 
 
 def test_hole_probe_on_a_real_file_system(tmp_path: Path) -> None:
@@ -57,6 +165,7 @@ def test_hole_probe_on_a_real_file_system(tmp_path: Path) -> None:
 
 def pretend_stub(monkeypatch: pytest.MonkeyPatch, stub: bool | None) -> None:
     # A stub SEEK_HOLE reports the whole file as one data range.
+    seek_only(monkeypatch)
     monkeypatch.setattr(sparse_file, "_data_ranges", lambda fd, size: (size, 1))
     monkeypatch.setattr(sparse_file, "_seek_hole_is_stub", lambda directory, block: stub)
 
@@ -97,6 +206,7 @@ def test_short_allocation_without_holes_is_raw(
 
 def test_no_seek_data_support(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = holes_file(tmp_path / "holes.img")
+    seek_only(monkeypatch)
     monkeypatch.delattr(os, "SEEK_DATA")
     sizes = measure_image(path)
     assert sizes.details["seek_hole"] == "unsupported"

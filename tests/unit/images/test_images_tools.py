@@ -130,4 +130,32 @@ def test_sparse_file_matches_bmaptool(tmp_path: Path, writes: list[tuple[int, by
     assert sizes.format == "sparse_file"
     assert sizes.expanded_bytes == image_size == 16 * MIB
     assert sizes.data_bytes == mapped
-    assert sizes.details["data_method"] == "seek_data"
+    assert sizes.details["data_method"] in ("fiemap", "seek_data")
+
+
+def test_unwritten_extents_against_bmaptool(tmp_path: Path) -> None:
+    # bmaptool maps preallocated (UNWRITTEN) extents as data; the reader leaves them out
+    # and says how many bytes it left out, so the two add up.
+    import os
+
+    image = tmp_path / "prealloc.img"
+    fd = os.open(image, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        os.ftruncate(fd, 16 * MIB)
+        try:
+            os.posix_fallocate(fd, 4 * MIB, 2 * MIB)
+        except OSError as exc:
+            pytest.skip(f"posix_fallocate is not supported here: {exc.strerror}")
+        os.pwrite(fd, rand(8192, 5), 4 * MIB)
+        os.pwrite(fd, rand(4096, 6), 12 * MIB)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    sizes = measure_image(image)
+    if sizes.details["data_method"] != "fiemap":
+        pytest.skip("no FIEMAP on this file system")
+    mapped, _ = bmap_mapped_bytes(image, tmp_path)
+    assert sizes.data_bytes == 8192 + 4096
+    unwritten = sizes.details["unwritten_bytes"]
+    assert isinstance(unwritten, int)
+    assert sizes.data_bytes + unwritten == mapped
