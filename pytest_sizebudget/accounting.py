@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .budget.model import DEFAULT_SHARING, MERGED_META_FAR_BYTES, Sharing
 from .packages.model import META_FAR_PATH, BlobEntry, Package
@@ -33,8 +34,9 @@ class ResourceInput:
     paths: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class BlobCharge:
+class BlobCharge(NamedTuple):
+    """One blob instance as charged (a named tuple: one per instance, see ``BlobEntry``)."""
+
     merkle: str
     path: str
     size: int | None  # None: no size is known for this merkle
@@ -127,33 +129,42 @@ def _usage(
     excluded: Mapping[str, str],
     merge: bool,
 ) -> Usage:
-    by_package: dict[int, list[BlobCharge]] = {}
+    # Once per blob instance (100,000 in a large product, every run): sums are kept as
+    # the charges are made, and lookups are bound once.
+    by_package: list[list[BlobCharge]] = [[] for _ in packages]
+    on_disk = [0] * len(packages)
+    charged = [0] * len(packages)
     missing = []
+    size_of = sizes.get
+    taken_by = excluded.get
     for i, b in instances:
-        size = sizes.get(b.merkle)
-        count = counts[b.merkle]
-        if b.merkle in excluded:
-            charge = BlobCharge(b.merkle, b.path, size, count, 0, excluded[b.merkle])
+        merkle = b.merkle
+        size = size_of(merkle)
+        count = counts[merkle]
+        resource = taken_by(merkle) if excluded else None
+        if resource is not None:
+            charge = BlobCharge(merkle, b.path, size, count, 0, resource)
         elif size is None:
-            missing.append(MissingBlob(packages[i].name, packages[i].origin, b.path, b.merkle))
-            charge = BlobCharge(b.merkle, b.path, None, count, 0)
+            missing.append(MissingBlob(packages[i].name, packages[i].origin, b.path, merkle))
+            charge = BlobCharge(merkle, b.path, None, count, 0)
         else:
-            charge = BlobCharge(b.merkle, b.path, size, count, size // count)
-        by_package.setdefault(i, []).append(charge)
+            share = size // count
+            charge = BlobCharge(merkle, b.path, size, count, share)
+            on_disk[i] += size
+            charged[i] += share
+        by_package[i].append(charge)
     charges = tuple(
         PackageCharge(
             name=p.name,
             origin=p.origin,
-            used_space_in_blobfs=sum(
-                c.size or 0 for c in by_package.get(i, ()) if c.excluded_by is None
-            ),
-            proportional_size=sum(c.charged_bytes for c in by_package.get(i, ())),
-            blobs=tuple(by_package.get(i, ())),
+            used_space_in_blobfs=on_disk[i],
+            proportional_size=charged[i],
+            blobs=tuple(by_package[i]),
         )
         for i, p in enumerate(packages)
     )
     fixed = MERGED_META_FAR_BYTES if merge else 0
-    used = fixed + sum(p.proportional_size for p in charges)
+    used = fixed + sum(charged)
     return Usage(used, charges, fixed, tuple(missing))
 
 

@@ -22,12 +22,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, dotted
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.errors import InputError, kind_of
-from pytest_sizebudget.firmware.elf import ElfLayout, read_elf
 from pytest_sizebudget.firmware.ldmap import read_input_pieces, read_memory_configuration
 from pytest_sizebudget.firmware.regions import (
     LayoutError,
@@ -40,6 +39,9 @@ from pytest_sizebudget.firmware.regions import (
 from pytest_sizebudget.paths import printable
 from pytest_sizebudget.report.failure import creep_headline
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
+
+if TYPE_CHECKING:
+    from pytest_sizebudget.firmware.elf import ElfLayout
 from pytest_sizebudget.units import describe, format_bytes
 
 from .base import BudgetKind, EntryParser, EvaluationContext
@@ -441,6 +443,10 @@ def evaluate_entry(
     if first.problem is not None:
         return {k: r.with_error(first.problem) for k, r in results.items()}
     try:
+        # pyelftools is imported only by runs that read an ELF file: it costs every
+        # other run a tenth of a second at start-up.
+        from pytest_sizebudget.firmware.elf import read_elf
+
         layout = read_elf(first.elf.path, elf_shown)
     except InputError as exc:
         return {k: r.with_error(f"{first.elf.key}: {exc}") for k, r in results.items()}

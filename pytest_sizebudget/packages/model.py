@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 MERKLE = re.compile(r"[0-9a-f]{64}")
 META_FAR_PATH = "meta/"
 
 
-@dataclass(frozen=True, slots=True)
-class BlobEntry:
-    """One blob instance of a package: its content address and where it sits in the package."""
+class BlobEntry(NamedTuple):
+    """One blob instance of a package: its content address and where it sits in the package.
+
+    A named tuple, not a dataclass: a product has 100,000 instances, made on every run,
+    and a tuple is made several times faster (and holds no reference the garbage
+    collector has to follow)."""
 
     merkle: str
     path: str  # in-package path; "meta/" is the meta.far
