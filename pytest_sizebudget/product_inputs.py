@@ -29,6 +29,8 @@ class System:
     packages: tuple[Package, ...]
     # On-disk sizes the input states itself (images manifest, JSON report), by merkle.
     given: Mapping[str, int] = field(default_factory=dict)
+    # The blob filesystem the input says its sizes are for ("blobfs", "fxfs"), if it says.
+    filesystem: str | None = None
 
     def merkles(self) -> set[str]:
         return {b.merkle for p in self.packages for b in p.blobs}
@@ -67,11 +69,36 @@ def _read(path: Path, display: str) -> Any:
 
 
 def load_images_manifest(path: Path, display: str) -> tuple[tuple[Package, ...], dict[str, int]]:
-    """Packages and ``used_space_in_blobfs`` of the blobfs/fxfs image of an images.json.
+    """Packages and ``used_space_in_blobfs`` of the blobfs/fxfs image of an images.json."""
+    packages, given, _ = load_images_system(path, display)
+    return packages, given
+
+
+def image_filesystem(image: Mapping[str, Any]) -> str | None:
+    """Which blob filesystem an image entry is, where its ``type`` and ``name`` say so.
+
+    BlobFS is ``type: "blk", name: "blob"``; sparse Fxfs ``name: "fxfs.fastboot"``; the
+    raw Fxfs image (and the older Fxfs variant that carried contents) ``type: "fxfs-blk"``
+    (reference fuchsia_current.md §2.2).
+    """
+    kind, name = image.get("type"), image.get("name")
+    if kind == "fxfs-blk" or name == "fxfs.fastboot":
+        return "fxfs"
+    if kind == "blk" and name == "blob":
+        return "blobfs"
+    return None
+
+
+def load_images_system(
+    path: Path, display: str
+) -> tuple[tuple[Package, ...], dict[str, int], str | None]:
+    """Packages, ``used_space_in_blobfs`` and filesystem of the blob image of an
+    images.json.
 
     Accepts the older top-level list of images and the ``AssembledSystem`` object that
     holds them under ``images``.  The first image whose ``contents`` has ``packages`` is
-    read (blobfs, fxfs or sparse fxfs; the others hold no packages).
+    read (blobfs, fxfs or sparse fxfs; the others hold no packages); its filesystem is
+    ``image_filesystem``'s answer (``None`` when the entry does not say).
     """
     data = _read(path, display)
     images = data.get("images") if isinstance(data, dict) else data
@@ -92,6 +119,7 @@ def load_images_manifest(path: Path, display: str) -> tuple[tuple[Package, ...],
             f"{len(images)} image(s)"
         )
     index, groups = chosen
+    filesystem = image_filesystem(images[index])
     packages: list[Package] = []
     given: dict[str, int] = {}
     for group in ("base", "cache"):
@@ -121,7 +149,7 @@ def load_images_manifest(path: Path, display: str) -> tuple[tuple[Package, ...],
             manifest = pkg.get("manifest")
             origin = manifest if isinstance(manifest, str) else f"{display} ({group})"
             packages.append(Package(pkg["name"], origin, "images_manifest", tuple(entries)))
-    return tuple(packages), given
+    return tuple(packages), given, filesystem
 
 
 def load_report(

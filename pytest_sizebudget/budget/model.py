@@ -14,8 +14,10 @@ from .positions import KeyPath, dotted
 
 Sharing = Literal["global", "per_set"]
 Layout = Literal["compact", "deprecated_padded"]
+Filesystem = Literal["blobfs", "fxfs"]
 SHARING_MODES: tuple[Sharing, ...] = ("global", "per_set")
 LAYOUTS: tuple[Layout, ...] = ("compact", "deprecated_padded")
+FILESYSTEMS: tuple[Filesystem, ...] = ("blobfs", "fxfs")
 
 # V2 of ffx's package check charged a merged set's meta.far as this fixed size.
 MERGED_META_FAR_BYTES = 32768
@@ -77,7 +79,16 @@ class BudgetFile:
     root: Path  # relative paths inside the file are resolved from here
     sharing: Sharing = "global"
     blobfs_layout: Layout = "compact"
+    # ``filesystem`` as written; None: not written (blobfs, unless an images manifest
+    # the budget reads says otherwise).
+    filesystem: Filesystem | None = None
     include_subpackages: bool = False
     blob_sizes: tuple[FileRef, ...] = ()
     budgets: tuple[Budget, ...] = ()
     total: TotalBudget | None = None
+
+    @property
+    def storage_format(self) -> Literal["compact", "deprecated_padded", "fxfs"]:
+        """What blobs are measured as when nothing else decides: Fxfs, or blobfs in the
+        file's layout (``measure.formats.StorageFormat``)."""
+        return "fxfs" if self.filesystem == "fxfs" else self.blobfs_layout

@@ -20,11 +20,13 @@ from pytest_sizebudget.errors import BudgetFileError
 from .fields import FieldReader
 from .json5_source import Json5Document, load_json5
 from .model import (
+    FILESYSTEMS,
     LAYOUTS,
     SHARING_MODES,
     Budget,
     BudgetFile,
     FileRef,
+    Filesystem,
     Layout,
     Sharing,
     TotalBudget,
@@ -34,7 +36,14 @@ from .positions import Prefixed
 if TYPE_CHECKING:
     from pytest_sizebudget.kinds.registry import KindRegistry
 
-_SETTINGS = ("blob_sizes", "sharing", "blobfs_layout", "root", "include_subpackages")
+_SETTINGS = (
+    "blob_sizes",
+    "sharing",
+    "blobfs_layout",
+    "filesystem",
+    "root",
+    "include_subpackages",
+)
 
 
 def load_budget_file(
@@ -104,6 +113,13 @@ def parse_budget_document(
     root = root_override or (base / root_raw if root_raw else base)
     sharing = r.string(top, (), "sharing", choices=SHARING_MODES) or "global"
     layout = r.string(top, (), "blobfs_layout", choices=LAYOUTS) or "compact"
+    filesystem = r.string(top, (), "filesystem", choices=FILESYSTEMS)
+    if filesystem == "fxfs" and "blobfs_layout" in top:
+        r.error(
+            ("blobfs_layout",),
+            'applies to filesystem "blobfs" only; this file says filesystem "fxfs" '
+            "(Fxfs has one layout): remove one of the two",
+        )
     subpackages = r.boolean(top, (), "include_subpackages")
     blob_sizes = r.strings(top, (), "blob_sizes", allow_single=True) or []
 
@@ -142,6 +158,7 @@ def parse_budget_document(
         root=root,
         sharing=cast(Sharing, sharing),
         blobfs_layout=cast(Layout, layout),
+        filesystem=cast(Filesystem | None, filesystem),
         include_subpackages=bool(subpackages),
         blob_sizes=tuple(FileRef(raw=v, root=root, where=p) for p, v in blob_sizes),
         budgets=tuple(budgets),

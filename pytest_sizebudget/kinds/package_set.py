@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 from pytest_sizebudget.accounting import MissingBlob, ResourceInput, SetInput, Usage, account
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
-from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef, Layout
+from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.errors import InputError, SizeBudgetError
+from pytest_sizebudget.measure.formats import StorageFormat, format_parameters
 from pytest_sizebudget.measure.sizer import SizeRequest
 from pytest_sizebudget.packages.model import Package
 from pytest_sizebudget.report.failure import render_generic_failure
@@ -110,7 +111,7 @@ class PackageSetKind(BudgetKind):
         base: Mapping[str, BudgetResult],
     ) -> Mapping[str, BudgetResult]:
         bf = budget_file
-        parameters = {"sharing": bf.sharing, "blobfs_layout": bf.blobfs_layout}
+        parameters = {"sharing": bf.sharing, **format_parameters(bf.storage_format)}
         base = {b.key: replace(base[b.key], parameters=dict(parameters)) for b in budgets}
         sets = [b for b in budgets if isinstance(b, PackageSetBudget)]
         resources = [b for b in budgets if isinstance(b, ResourceBudget)]
@@ -146,7 +147,7 @@ class PackageSetKind(BudgetKind):
         ok_resources = [r for r in resources if r.key not in errors]
         sizes: dict[str, int | str] = dict(index.sizes)
         unverified = _verify(context, inputs)
-        sizes.update(_measure_missing(context, inputs, {**sizes, **unverified}, bf.blobfs_layout))
+        sizes.update(_measure_missing(context, inputs, {**sizes, **unverified}, bf.storage_format))
         sizes.update(unverified)  # a blob that is not what its manifest claims has no size
         set_usages, resource_usages = account(
             inputs,
@@ -188,7 +189,7 @@ def _measure_missing(
     context: EvaluationContext,
     inputs: Sequence[SetInput],
     sizes: Mapping[str, int | str],
-    layout: Layout,
+    layout: StorageFormat,
 ) -> Mapping[str, int | str]:
     requests: dict[str, SizeRequest] = {}
     for s in inputs:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile
 from pytest_sizebudget.budget.system_spec import SystemForm, SystemSpec, parse_system
+from pytest_sizebudget.measure.formats import format_parameters
 from pytest_sizebudget.report.failure import render_generic_failure
 from pytest_sizebudget.report.model import BudgetResult, Details
 from pytest_sizebudget.systems import (
@@ -106,12 +107,12 @@ class ProductKind(BudgetKind):
 def _product(loader: SystemLoader, b: ProductBudget, base: BudgetResult) -> BudgetResult:
     system = loader.system(b.name, b.system)
     index, compressed = loader.index(())
-    layout = loader.bf.blobfs_layout
+    layout = loader.storage_format([system])
     table = size_systems([system], index, compressed, loader.context.sizer, layout)
     usage = account_product(system.packages, table.on_disk)
     result = replace(
         base,
-        parameters={"blobfs_layout": layout, "input": system.description},
+        parameters={**format_parameters(layout), "input": system.description},
         packages=usage.packages,
         used_bytes=usage.total_bytes,
         details=ProductDetails(usage.distinct_blobs, usage.references, b.budget_bytes),

@@ -37,3 +37,11 @@ def filesystem_of(fmt: StorageFormat) -> Filesystem:
 
 def is_blobfs_layout(fmt: StorageFormat) -> bool:
     return fmt in LAYOUTS
+
+
+def format_parameters(fmt: StorageFormat) -> dict[str, str]:
+    """A result's parameters that say what its sizes are sizes of: the filesystem, and
+    for blobfs the layout."""
+    if fmt == "fxfs":
+        return {"filesystem": "fxfs"}
+    return {"filesystem": filesystem_of(fmt), "blobfs_layout": fmt}
