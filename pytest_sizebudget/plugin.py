@@ -29,6 +29,7 @@ from .items import BudgetCheckFailed, BudgetFileCollector, BudgetItem, SizeBudge
 from .keys import ITEM_REPORT, KINDS, SETTINGS
 from .kinds.builtin import builtin_kind_list
 from .kinds.registry import KindError, KindRegistry
+from .measure.compress import libzstd_warning
 from .session import REPORT_ATTR, SizeBudgetSession, check_report_paths
 
 __all__ = [
@@ -92,7 +93,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     line = f"sizebudget: budget files {', '.join(settings.patterns)}"
     if settings.blob_sizes:
         line += f"; blob sizes {', '.join(settings.display(p) for p in settings.blob_sizes)}"
-    return [line]
+    lines = [line]
+    warning = libzstd_warning()
+    if warning is not None:
+        lines.append(f"sizebudget: WARNING: {warning}")
+    return lines
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -22,6 +22,7 @@ from .evaluate import base_result
 from .internal_error import describe_exception
 from .keys import BUDGET
 from .kinds.registry import KindRegistry
+from .measure.compress import libzstd_warning
 from .measure.engine import EngineStats
 from .measure.sizer import add_stats, describe_stats, size_parameters
 from .node_ids import NodeBudgets
@@ -264,6 +265,9 @@ class SizeBudgetSession:
         if not self.results and not self.problems and not self.gone() and not self.unwritten:
             return
         terminalreporter.write_sep("=", "size budgets")
+        zstd_warning = libzstd_warning()
+        if zstd_warning is not None:  # every measured size below may be off by a block
+            terminalreporter.write_line(f"WARNING: {zstd_warning}", yellow=True)
         for line in render_summary(
             list(self.results.values()),
             list(self.problems.values()),
