@@ -107,15 +107,21 @@ def size_systems(
         m: BlobRequest(sources[m][0], expected_merkle=m, expected_size=sources[m][1])
         for m in to_measure
     }
-    answers: Mapping[BlobRequest, BlobMeasurement | MeasurementError] = {}
-    if requests:
+    answers: dict[BlobRequest, BlobMeasurement | MeasurementError] = {}
+    # Only the blobs whose download counts need a delivery size (small blobs then need
+    # compressing too); the rest are measured as the filesystem stores them.
+    with_delivery = [r for m, r in requests.items() if delivery and m in wanted_stored]
+    plain = [r for m, r in requests.items() if not (delivery and m in wanted_stored)]
+    for batch, want in ((plain, False), (with_delivery, True)):
+        if not batch:
+            continue
         try:
-            if delivery:
-                answers = sizer.measure_blobs(list(requests.values()), layout, delivery=True)
+            if want:
+                answers.update(sizer.measure_blobs(batch, layout, delivery=True))
             else:  # the call a BlobSizer written before delivery sizes existed accepts
-                answers = sizer.measure_blobs(list(requests.values()), layout)
+                answers.update(sizer.measure_blobs(batch, layout))
         except SizeBudgetError as exc:
-            answers = {r: MeasurementError(str(exc)) for r in requests.values()}
+            answers.update({r: MeasurementError(str(exc)) for r in batch})
     for merkle, request in requests.items():
         got = answers.get(request)
         if isinstance(got, BlobMeasurement):
