@@ -160,24 +160,16 @@ def section_cold_warm(paths: list[Path], args: argparse.Namespace, rows: list[st
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     ours_m, raw_m = median(ours), median(raw)
-    rows.append(
-        f"| product | {len(paths)} files, {size / MiB:.0f} MiB "
-        f"({chunk_bytes / MiB:.0f} MiB in compressible blobs) "
-        f"| format {args.format}{', delivery sizes' if args.delivery else ''} |"
-    )
-    rows.append(
-        f"| (a) cold, ours (median of {args.repeats}) | {ours_m:.2f} s "
-        f"| {size / MiB / ours_m:.1f} MiB/s of product |"
-    )
-    rows.append(
-        f"| (a) raw limit: multi_compress_to_buffer(threads=-1) | {raw_m:.2f} s "
-        f"| {chunk_bytes / MiB / raw_m:.1f} MiB/s of chunks |"
-    )
+    rows.append(f"| product | {len(paths)} files, {size / MiB:.0f} MiB "
+                f"({chunk_bytes / MiB:.0f} MiB in compressible blobs) "
+                f"| format {args.format}{', delivery sizes' if args.delivery else ''} |")
+    rows.append(f"| (a) cold, ours (median of {args.repeats}) | {ours_m:.2f} s "
+                f"| {size / MiB / ours_m:.1f} MiB/s of product |")
+    rows.append(f"| (a) raw limit: multi_compress_to_buffer(threads=-1) | {raw_m:.2f} s "
+                f"| {chunk_bytes / MiB / raw_m:.1f} MiB/s of chunks |")
     ratios = [r / o for o, r in zip(ours, raw, strict=True)]
-    rows.append(
-        f"| (a) ours / raw throughput | {raw_m / ours_m:.2f} "
-        f"| per-rep {', '.join(f'{x:.2f}' for x in ratios)} |"
-    )
+    rows.append(f"| (a) ours / raw throughput | {raw_m / ours_m:.2f} "
+                f"| per-rep {', '.join(f'{x:.2f}' for x in ratios)} |")
     rows.append(f"| (b) warm, stat index (no merkles given) | {median(warm_stat):.3f} s | |")
     rows.append(f"| (b) warm, manifest merkles given | {median(warm_manifest):.3f} s | |")
 
@@ -264,56 +256,28 @@ def section_early_exit(args: argparse.Namespace, rows: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=300, help="product size (default 300)")
-    parser.add_argument(
-        "--sources",
-        nargs="+",
-        default=DEFAULT_SOURCES,
-        help="directories whose files make the product",
-    )
-    parser.add_argument(
-        "--max-file-mb", type=int, default=64, help="skip files larger than this (default 64)"
-    )
+    parser.add_argument("--sources", nargs="+", default=DEFAULT_SOURCES,
+                        help="directories whose files make the product")
+    parser.add_argument("--max-file-mb", type=int, default=64,
+                        help="skip files larger than this (default 64)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (default 3)")
     parser.add_argument("--threads", type=int, default=None, help="engine threads (default all)")
-    parser.add_argument(
-        "--format",
-        choices=STORAGE_FORMATS,
-        default="compact",
-        help="storage format of section a (default compact)",
-    )
-    parser.add_argument(
-        "--delivery",
-        action="store_true",
-        help="section a also computes delivery-blob sizes (as update budgets do)",
-    )
-    parser.add_argument(
-        "--rss-sizes",
-        type=int,
-        nargs="+",
-        default=[512, 2048],
-        help="big-blob sizes in MiB for the RSS test (default 512 2048)",
-    )
+    parser.add_argument("--format", choices=STORAGE_FORMATS, default="compact",
+                        help="storage format of section a (default compact)")
+    parser.add_argument("--delivery", action="store_true",
+                        help="section a also computes delivery-blob sizes (as update budgets do)")
+    parser.add_argument("--rss-sizes", type=int, nargs="+", default=[512, 2048],
+                        help="big-blob sizes in MiB for the RSS test (default 512 2048)")
     parser.add_argument("--blob-dir", default=None, help="where to write the big blobs")
-    parser.add_argument(
-        "--early-exit-mb",
-        type=int,
-        default=32,
-        help="size of the incompressible blobs (default 32)",
-    )
-    parser.add_argument(
-        "--only",
-        nargs="+",
-        choices=["a", "c", "d", "e"],
-        help="run only these sections (a includes b)",
-    )
+    parser.add_argument("--early-exit-mb", type=int, default=32,
+                        help="size of the incompressible blobs (default 32)")
+    parser.add_argument("--only", nargs="+", choices=["a", "c", "d", "e"],
+                        help="run only these sections (a includes b)")
     args = parser.parse_args()
     sections = set(args.only or ["a", "c", "d", "e"])
-    print(
-        f"python {sys.version.split()[0]}, zstandard {zstandard.__version__}, "
-        f"libzstd {libzstd_version()}, {os.cpu_count()} cpus, "
-        f"load average {os.getloadavg()[0]:.2f}",
-        flush=True,
-    )
+    print(f"python {sys.version.split()[0]}, zstandard {zstandard.__version__}, "
+          f"libzstd {libzstd_version()}, {os.cpu_count()} cpus, "
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)
     rows = ["| measurement | result | notes |", "| --- | --- | --- |"]
     if "a" in sections:
         paths = build_product(args.sources, args.size_mb * MiB, args.max_file_mb * MiB)

@@ -34,7 +34,7 @@ from pytest_sizebudget.measure.blobfs import chunk_size  # noqa: E402
 
 MiB = 1 << 20
 
-CONFTEST = """
+CONFTEST = '''
 import os
 
 def pytest_unconfigure(config):
@@ -42,7 +42,7 @@ def pytest_unconfigure(config):
         peak = next(line for line in status if line.startswith("VmHWM:"))
     with open(os.environ["SIZEBUDGET_BENCH_RSS_OUT"], "w") as out:
         out.write(peak.split()[1])
-"""
+'''
 
 BUDGET = """{
   blobfs_layout: "compact",
@@ -82,13 +82,8 @@ def run_once(workdir: Path, size: int) -> tuple[int, float, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--sizes",
-        type=int,
-        nargs="+",
-        default=[512, 2048, 4096],
-        help="blob sizes in MiB (default 512 2048 4096)",
-    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048, 4096],
+                        help="blob sizes in MiB (default 512 2048 4096)")
     parser.add_argument("--dir", default=None, help="where to write the blobs (default: TMPDIR)")
     args = parser.parse_args()
 

@@ -172,10 +172,8 @@ class SizeBudgetSession:
         check by design.  A file's measurement or total item that did not run is no
         problem of its own: its budgets say what is missing."""
         option = session.config.option
-        if (
-            option.collectonly
-            or getattr(option, "setuponly", False)
-            or getattr(option, "setupplan", False)
+        if option.collectonly or getattr(option, "setuponly", False) or getattr(
+            option, "setupplan", False
         ):
             return
         stop = session.shouldfail or session.shouldstop

@@ -158,7 +158,9 @@ def _measure_one(
         close()
 
 
-def _measure_pieces(paths: Sequence[Path], requested: str | None, limit: int | None) -> ImageSizes:
+def _measure_pieces(
+    paths: Sequence[Path], requested: str | None, limit: int | None
+) -> ImageSizes:
     scans: list[android_sparse.SparseScan] = []
     compressions: set[str] = set()
     stored = 0

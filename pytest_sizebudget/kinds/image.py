@@ -253,7 +253,7 @@ def _image(result: BudgetResult) -> ImageSizes | None:
 
 
 def _at_least(result: BudgetResult) -> str:
-    """ "at least " when used_bytes is a lower bound: reading stopped once past the room."""
+    """"at least " when used_bytes is a lower bound: reading stopped once past the room."""
     image = _image(result)
     return "at least " if image is not None and image.details.get("expanded_at_least") else ""
 

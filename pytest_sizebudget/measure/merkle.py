@@ -21,7 +21,9 @@ _IDENTITY = struct.Struct("<QI")
 READ_SIZE = 1 << 20
 
 
-def _hash_node(offset: int, level: int, length: int, data: bytes | bytearray | memoryview) -> bytes:
+def _hash_node(
+    offset: int, level: int, length: int, data: bytes | bytearray | memoryview
+) -> bytes:
     h = hashlib.sha256(_IDENTITY.pack(offset | level, length))
     h.update(data)
     pad = NODE_SIZE - len(data)

@@ -89,15 +89,8 @@ FVM_PARTS = [sb.Partition("blobfs", (sb.Extent(0, 2, 40_000),))]
 
 def sparse_header(**fields: int) -> bytes:
     values = {
-        "magic": 0xED26FF3A,
-        "major": 1,
-        "minor": 0,
-        "file_hdr_sz": 28,
-        "chunk_hdr_sz": 12,
-        "blk_sz": 4096,
-        "total_blks": 16,
-        "total_chunks": 1,
-        "checksum": 0,
+        "magic": 0xED26FF3A, "major": 1, "minor": 0, "file_hdr_sz": 28, "chunk_hdr_sz": 12,
+        "blk_sz": 4096, "total_blks": 16, "total_chunks": 1, "checksum": 0,
     }
     values.update(fields)
     return struct.pack("<I4H4I", *values.values())
@@ -246,12 +239,8 @@ CASES = [
             "expanded_bytes": 16 * GIB,
             "data_bytes": 0,
             "details": {
-                "compression": "zstd",
-                "block_size": 4096,
-                "total_blocks": 4 * MIB,
-                "chunks": 1,
-                "minor_version": 0,
-                "stopped_early": True,
+                "compression": "zstd", "block_size": 4096, "total_blocks": 4 * MIB, "chunks": 1,
+                "minor_version": 0, "stopped_early": True,
             },
         },
     ),
@@ -268,18 +257,10 @@ CASES = [
             "b.simg.zst": lazy(piece_bomb),
         },
         "Image budget 'img' does not fit its partition: over by 17,178,820,608 B (16.00 GiB)",
-        {
-            "expanded_bytes": 16 * GIB,
-            "details": {
-                "block_size": 4096,
-                "total_blocks": 4 * MIB,
-                "chunks": 4,
-                "minor_version": 0,
-                "pieces": 2,
-                "stopped_early": True,
-                "compression": "zstd",
-            },
-        },
+        {"expanded_bytes": 16 * GIB, "details": {
+            "block_size": 4096, "total_blocks": 4 * MIB, "chunks": 4, "minor_version": 0,
+            "pieces": 2, "stopped_early": True, "compression": "zstd",
+        }},
         entry=image(["a.simg", "b.simg.zst"]),
     ),
     broken(
@@ -298,10 +279,8 @@ CASES = [
     # --- Android sparse structures ------------------------------------------------------
     over(
         "images-sparse-total-blks-times-blk-sz-past-64-bits",
-        {
-            "big.simg": sparse_header(blk_sz=0xFFFFFFFC, total_blks=0xFFFFFFFF)
-            + chunk(0xCAC2, 0xFFFFFFFF, 16, b"\1\1\1\1")
-        },
+        {"big.simg": sparse_header(blk_sz=0xFFFFFFFC, total_blks=0xFFFFFFFF)
+            + chunk(0xCAC2, 0xFFFFFFFF, 16, b"\1\1\1\1")},
         "Image budget 'img' does not fit its partition: "
         "over by 18,446,744,052,233,666,564 B (16777215.98 TiB)",
         {"expanded_bytes": 0xFFFFFFFF * 0xFFFFFFFC},
@@ -345,21 +324,17 @@ CASES = [
     # --- Fuchsia sparse FVM -------------------------------------------------------------
     broken(
         "images-fvm-more-partitions-than-a-table-holds",
-        {
-            "parts.blk": sb.fvm_header(
-                [sb.Partition(str(i), ()) for i in range(1025)], header_length=52 + 56 * 1025
-            )
-        },
+        {"parts.blk": sb.fvm_header(
+            [sb.Partition(str(i), ()) for i in range(1025)], header_length=52 + 56 * 1025
+        )},
         "image_budgets[0].image: parts.blk: offset 32: partition_count 1,025 is above 1,024, "
         "the most partitions an FVM partition table holds",
     ),
     broken(
         "images-fvm-absurd-slice-size",
-        {
-            "slice.blk": sb.fvm_header(
-                [sb.Partition("a", (sb.Extent(0, 1, 1 << 40),))], slice_size=1 << 62
-            )
-        },
+        {"slice.blk": sb.fvm_header(
+            [sb.Partition("a", (sb.Extent(0, 1, 1 << 40),))], slice_size=1 << 62
+        )},
         "image_budgets[0].image: slice.blk: offset 140: file length 140 does not match "
         "header_length 140 "
         "+ extent data 1099511627776 = 1099511627916",

@@ -30,7 +30,7 @@ MANIFEST = "good/package_manifest.json"
 def budgets(*entries: str, **top: str) -> str:
     """A budget file over the good package: entries are 'name:budget' (budget in bytes)."""
     sets = ", ".join(
-        f"{{name: {json.dumps(e.rpartition(':')[0])}, budget_bytes: {e.rpartition(':')[2]}, "
+        f'{{name: {json.dumps(e.rpartition(":")[0])}, budget_bytes: {e.rpartition(":")[2]}, '
         f'packages: ["{MANIFEST}"]}}'
         for e in entries
     )
@@ -222,9 +222,7 @@ CASES = [
         ),
         args=("--sizebudget", "--tb=short"),
         outcomes={"passed": 3, "failed": 2},
-        lines=(
-            "internal error: ValueError: bad property (in pytest_sizebudget/items.py:* _record; raised at conftest.py:6 junit_properties)",
-        ),
+        lines=("internal error: ValueError: bad property (in pytest_sizebudget/items.py:* _record; raised at conftest.py:6 junit_properties)",),
         report={"F1": "internal error: ValueError: bad property", "F2": "internal error"},
     ),
     Case(
@@ -237,9 +235,7 @@ CASES = [
         ),
         args=("--sizebudget", "--tb=line"),
         outcomes={"passed": 3, "failed": 2},
-        lines=(
-            "*files.sizebudget.json5:1: Files 'F1' could not be checked: internal error: KeyError: 'no such blob' (in *",
-        ),
+        lines=("*files.sizebudget.json5:1: Files 'F1' could not be checked: internal error: KeyError: 'no such blob' (in *",),
         report={"F1": "internal error: KeyError"},
     ),
     Case(
@@ -266,9 +262,7 @@ CASES = [
             ),
         },
         outcomes={"passed": 4, "errors": 1},
-        lines=(
-            "the check did not finish: Failed: Timeout >1.0s (raised at conftest.py:7 timeout)",
-        ),
+        lines=("the check did not finish: Failed: Timeout >1.0s (raised at conftest.py:7 timeout)",),
         report={"Second": "the check did not finish: Failed: Timeout >1.0s", "First": None},
     ),
     Case(
@@ -297,25 +291,13 @@ CASES = [
     ),
     Case(
         id="reports-crash-in-measurement-no-restart-n2",
-        files=with_kind(
-            kind_conftest(
-                "    def evaluate(self, context, budget_file, budgets, base):\n        os._exit(1)",
-                imports="import os",
-            )
-        ),
-        args=(
-            "--sizebudget",
-            "-n",
-            "2",
-            "--max-worker-restart=0",
-            "--dist=loadfile",
-            "-p",
-            "no:randomly",
-        ),
+        files=with_kind(kind_conftest(
+            "    def evaluate(self, context, budget_file, budgets, base):\n        os._exit(1)",
+            imports="import os",
+        )),
+        args=("--sizebudget", "-n", "2", "--max-worker-restart=0", "--dist=loadfile", "-p", "no:randomly"),
         ret=1,
-        lines=(
-            "  files.sizebudget.json5: (measurement): the xdist worker running it crashed (worker 'gw*",
-        ),
+        lines=("  files.sizebudget.json5: (measurement): the xdist worker running it crashed (worker 'gw*",),
         report={"F1": NOT_CHECKED, "F2": NOT_CHECKED},
     ),
     Case(
@@ -323,10 +305,7 @@ CASES = [
         files=TWO_OVER,
         args=("--sizebudget", "-x", "-p", "no:randomly"),
         outcomes={"passed": 3, "failed": 1},
-        lines=(
-            "Second  [[]second.sizebudget.json5] * ERROR",
-            "3 budgets checked: 1 over budget, 1 could not be checked",
-        ),
+        lines=("Second  [[]second.sizebudget.json5] * ERROR", "3 budgets checked: 1 over budget, 1 could not be checked"),
         report={"Good": None, "First": None, "Second": NOT_RUN_X},
     ),
     Case(
@@ -411,9 +390,7 @@ CASES = [
             files={**GOOD_FILES, "good.sizebudget.json5": budgets("X:8192", f"X{suffix}:100")},
             args=("--sizebudget", "--sizebudget-gerrit=g.json"),
             outcomes={"passed": 2, "failed": 1},
-            lines=(
-                f"WARNING: budget 'X{suffix}' in good.sizebudget.json5 *'X{suffix} [[]good.sizebudget.json5]'",
-            ),
+            lines=(f"WARNING: budget 'X{suffix}' in good.sizebudget.json5 *'X{suffix} [[]good.sizebudget.json5]'",),
             extra_checks=gerrit_is(
                 {
                     "X [good.sizebudget.json5]": SHARED,
@@ -468,18 +445,14 @@ CASES = [
         files={**GOOD_FILES, "file": "x"},
         args=("--sizebudget", "--sizebudget-json=file/r.json"),
         ret=USAGE,
-        lines=(
-            "ERROR: --sizebudget-json */file/r.json: cannot be created: */file is not a directory",
-        ),
+        lines=("ERROR: --sizebudget-json */file/r.json: cannot be created: */file is not a directory",),
     ),
     Case(
         id="reports-html-where-nothing-can-be-created",
         files=GOOD_FILES,
         args=("--sizebudget", "--sizebudget-html=/proc/sizebudget.html"),
         ret=USAGE,
-        lines=(
-            "ERROR: --sizebudget-html /proc/sizebudget.html: no file can be created in /proc: *",
-        ),
+        lines=("ERROR: --sizebudget-html /proc/sizebudget.html: no file can be created in /proc: *",),
     ),
     Case(
         id="reports-gerrit-path-is-a-fifo",
@@ -493,9 +466,7 @@ CASES = [
         files=GOOD_FILES,
         args=("--sizebudget", "--sizebudget-json=r.json", "--sizebudget-html=r.json"),
         ret=USAGE,
-        lines=(
-            "ERROR: --sizebudget-html */r.json: --sizebudget-json writes the same file; give each report its own",
-        ),
+        lines=("ERROR: --sizebudget-html */r.json: --sizebudget-json writes the same file; give each report its own",),
     ),
     Case(
         id="reports-json-write-fails-at-the-end",
@@ -518,9 +489,7 @@ CASES = [
         args=("--sizebudget", "--sizebudget-html=r.html"),
         ret=1,
         outcomes={"passed": 2},
-        lines=(
-            "ERROR: HTML report could not be written to r.html: internal error: RecursionError: deep treemap *",
-        ),
+        lines=("ERROR: HTML report could not be written to r.html: internal error: RecursionError: deep treemap *",),
         report={"Good": None},
     ),
     # -- the cache directory --------------------------------------------------------------
@@ -529,9 +498,7 @@ CASES = [
         files={**GOOD_FILES, "cache": "x"},
         args=("--sizebudget", "--sizebudget-cache-dir=cache"),
         ret=USAGE,
-        lines=(
-            "ERROR: --sizebudget-cache-dir */cache: is a regular file, not a directory (--sizebudget-no-cache runs without a cache)",
-        ),
+        lines=("ERROR: --sizebudget-cache-dir */cache: is a regular file, not a directory (--sizebudget-no-cache runs without a cache)",),
     ),
     Case(
         id="reports-cache-dir-is-a-file-n2",
@@ -553,9 +520,7 @@ CASES = [
         files={**GOOD_FILES, "file": "x"},
         args=("--sizebudget", "--sizebudget-cache-dir=file/cache"),
         ret=USAGE,
-        lines=(
-            "ERROR: --sizebudget-cache-dir */file/cache: cannot be created: */file is not a directory *",
-        ),
+        lines=("ERROR: --sizebudget-cache-dir */file/cache: cannot be created: */file is not a directory *",),
     ),
     Case(
         id="reports-cache-dir-where-nothing-can-be-created",

@@ -106,10 +106,7 @@ def manifest(name: str, blobs: list[dict[str, Any]]) -> str:
 def package_set_file(packages: list[str], budget: int | str = "1 MiB", **top: Any) -> str:
     """A budget file with one package set named "set" (plus any top-level keys)."""
     return json.dumps(
-        {
-            **top,
-            "package_set_budgets": [{"name": "set", "budget_bytes": budget, "packages": packages}],
-        }
+        {**top, "package_set_budgets": [{"name": "set", "budget_bytes": budget, "packages": packages}]}
     )
 
 

@@ -68,17 +68,15 @@ def test_example_update_numbers(pytester: pytest.Pytester) -> None:
     budgets = json.loads((pytester.path / "r.json").read_text())["budgets"]
     ota = next(b for b in budgets if b["kind"] == "update")
     # peak = max(disk(1 ∪ 2), 2 x disk(2)) + update package blobs in neither
-    assert (
-        ota["peak_bytes"]
-        == max(ota["union_bytes"], 2 * ota["to_bytes"]) + ota["update_package_extra_bytes"]
-    )
+    assert ota["peak_bytes"] == max(ota["union_bytes"], 2 * ota["to_bytes"]) + ota[
+        "update_package_extra_bytes"
+    ]
     # download_bytes: the new blobs' Type-1 delivery blobs (their blobfs stored sizes
     # would be 128,384: small blobs, which blobfs stores raw, travel compressed).
     assert (ota["to_bytes"], ota["peak_bytes"], ota["download_bytes"]) == (319488, 688128, 121652)
-    assert (
-        sum(b["size"] for b in ota["new_blobs"])
-        == ota["union_bytes"] - ota["from_bytes"] + ota["update_package_extra_bytes"]
-    )
+    assert sum(b["size"] for b in ota["new_blobs"]) == ota["union_bytes"] - ota["from_bytes"] + ota[
+        "update_package_extra_bytes"
+    ]
     assert len(example_bytes()) < 1_000_000
 
 

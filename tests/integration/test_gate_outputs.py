@@ -22,9 +22,7 @@ def good(pytester: pytest.Pytester) -> pytest.Pytester:
 # -- report paths ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "option", ["--sizebudget-json", "--sizebudget-html", "--sizebudget-gerrit"]
-)
+@pytest.mark.parametrize("option", ["--sizebudget-json", "--sizebudget-html", "--sizebudget-gerrit"])
 def test_a_report_path_that_is_a_directory_is_a_usage_error_at_start(
     good: pytest.Pytester, option: str
 ) -> None:

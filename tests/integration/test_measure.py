@@ -159,9 +159,7 @@ def test_compression_memory_option(pytester: pytest.Pytester, pt_product: Produc
         """
     )
     tight = pytester.runpytest(
-        "--sizebudget",
-        "--sizebudget-no-cache",
-        "--sizebudget-compression-memory=1 KiB",
+        "--sizebudget", "--sizebudget-no-cache", "--sizebudget-compression-memory=1 KiB",
         "--sizebudget-json=tight.json",
     )
     tight.assert_outcomes(passed=3)
@@ -170,9 +168,7 @@ def test_compression_memory_option(pytester: pytest.Pytester, pt_product: Produc
         "--sizebudget", "--sizebudget-no-cache", "--sizebudget-json=roomy.json", "-k", "not pool"
     )
     roomy.assert_outcomes(passed=2, deselected=1)
-    assert (pytester.path / "tight.json").read_bytes() == (
-        pytester.path / "roomy.json"
-    ).read_bytes()
+    assert (pytester.path / "tight.json").read_bytes() == (pytester.path / "roomy.json").read_bytes()
     # 0 is a budget too (one compression at a time), not "unset".
     pytester.makepyfile(
         test_pool="""
@@ -181,9 +177,7 @@ def test_compression_memory_option(pytester: pytest.Pytester, pt_product: Produc
         """
     )
     zero = pytester.runpytest(
-        "--sizebudget",
-        "--sizebudget-no-cache",
-        "--sizebudget-compression-memory=0",
+        "--sizebudget", "--sizebudget-no-cache", "--sizebudget-compression-memory=0",
         "--sizebudget-json=zero.json",
     )
     zero.assert_outcomes(passed=3)
@@ -293,7 +287,9 @@ def test_bad_blob_files_are_named_and_other_budgets_pass(
     result = pytester.runpytest("--sizebudget")
     result.assert_outcomes(passed=2, failed=3)
     result.stdout.fnmatch_lines(
-        ["*path 'bin/folder' merkle *: blob *src/folder/bin/folder: is a directory, not a file"]
+        [
+            "*path 'bin/folder' merkle *: blob *src/folder/bin/folder: is a directory, not a file"
+        ]
     )
     result.stdout.fnmatch_lines(
         [

@@ -22,12 +22,7 @@ def real_blobs_product(product: Product, count: int = 6, size: int = 200_000) ->
         merkle = merkle_root(data)
         (product.root / "blobs" / merkle).write_bytes(data)
         blobs.append(
-            {
-                "source_path": f"blobs/{merkle}",
-                "path": f"data/{i}.bin",
-                "merkle": merkle,
-                "size": len(data),
-            }
+            {"source_path": f"blobs/{merkle}", "path": f"data/{i}.bin", "merkle": merkle, "size": len(data)}
         )
     manifest = "big/package_manifest.json"
     (product.root / "big").mkdir()
@@ -35,11 +30,7 @@ def real_blobs_product(product: Product, count: int = 6, size: int = 200_000) ->
         json.dumps({"version": "1", "package": {"name": "big", "version": "0"}, "blobs": blobs})
     )
     product.budget_file(
-        {
-            "package_set_budgets": [
-                {"name": "big set", "budget_bytes": "2 MiB", "packages": [manifest]}
-            ]
-        }
+        {"package_set_budgets": [{"name": "big set", "budget_bytes": "2 MiB", "packages": [manifest]}]}
     )
 
 
@@ -48,12 +39,7 @@ def test_measurement_is_its_own_item_in_durations_and_junit(
 ) -> None:
     real_blobs_product(pt_product)
     result = pytester.runpytest(
-        "--sizebudget",
-        "--durations=0",
-        "--durations-min=0",
-        "--junitxml=j.xml",
-        "-p",
-        "no:cacheprovider",
+        "--sizebudget", "--durations=0", "--durations-min=0", "--junitxml=j.xml", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*s call *size.sizebudget.json5::(measurement)"])
@@ -68,7 +54,9 @@ def test_progress_reaches_a_piped_captured_run(
     pytester: pytest.Pytester, pt_product: Product, xdist_args: list[str]
 ) -> None:
     real_blobs_product(pt_product)
-    pytester.makeini("[pytest]\nconsole_output_style = classic\nsizebudget_progress_interval = 0\n")
+    pytester.makeini(
+        "[pytest]\nconsole_output_style = classic\nsizebudget_progress_interval = 0\n"
+    )
     # A subprocess with output to a pipe, and capture on (the default): as in CI.
     result = pytester.runpytest_subprocess("--sizebudget", "-p", "no:cacheprovider", *xdist_args)
     result.assert_outcomes(passed=2)
@@ -78,9 +66,7 @@ def test_progress_reaches_a_piped_captured_run(
     assert any("6/6 done" in line and "of 1.1 MiB read" in line for line in progress), progress
     if xdist_args:
         assert all(line.startswith("[gw") for line in progress), progress
-    quiet = pytester.runpytest_subprocess(
-        "--sizebudget", "-q", "-p", "no:cacheprovider", *xdist_args
-    )
+    quiet = pytester.runpytest_subprocess("--sizebudget", "-q", "-p", "no:cacheprovider", *xdist_args)
     assert not [line for line in quiet.outlines + quiet.errlines if "measuring blobs" in line]
 
 
@@ -92,9 +78,7 @@ def over_budget_product(product: Product) -> None:
     product.budget_file(
         {
             "blob_sizes": [product.blobs_json({m: 8192 * (i + 1) for i, m in enumerate(merkles)})],
-            "package_set_budgets": [
-                {"name": "tight", "budget_bytes": 100_000, "packages": [manifest]}
-            ],
+            "package_set_budgets": [{"name": "tight", "budget_bytes": 100_000, "packages": [manifest]}],
         }
     )
 
@@ -116,9 +100,7 @@ def test_tb_line_gives_one_line_per_failure(pytester: pytest.Pytester, pt_produc
 def test_tb_short_cuts_listings(pytester: pytest.Pytester, pt_product: Product) -> None:
     over_budget_product(pt_product)
     short = pytester.runpytest("--sizebudget", "--tb=short")
-    short.stdout.fnmatch_lines(
-        ["*Package set 'tight' is over budget by 72,032 B*", "*... 3 more blobs*"]
-    )
+    short.stdout.fnmatch_lines(["*Package set 'tight' is over budget by 72,032 B*", "*... 3 more blobs*"])
     long = pytester.runpytest("--sizebudget", "--tb=long")
     assert not [line for line in long.outlines if "more blobs" in line]
     long.stdout.fnmatch_lines(["*bin/0*"])

@@ -195,9 +195,7 @@ def test_measured_blobs_go_through_the_sizers_cache(pytester: pytest.Pytester) -
             }
         )
     )
-    result = pytester.runpytest(
-        "--sizebudget", "--sizebudget-cache-dir=cache", "--sizebudget-json=r.json"
-    )
+    result = pytester.runpytest("--sizebudget", "--sizebudget-cache-dir=cache", "--sizebudget-json=r.json")
     result.assert_outcomes(passed=2)
     ota = json.loads((pytester.path / "r.json").read_text())["budgets"][0]
     # b as a Type-1 delivery blob: 28-byte header, then its archive (32-byte header, one

@@ -108,9 +108,7 @@ def test_root_override_wins(tmp_path: Path) -> None:
 def test_malformed_json5_names_file_line_and_column(tmp_path: Path) -> None:
     text = problems(tmp_path, '{\n  package_set_budgets: [\n    {name: "a",, }\n  ]\n}')
     # The second comma, where a key belongs (the json5 package said column 17).
-    assert (
-        text == "b.json5:3:16: invalid JSON5: expected a key (a name or a string) or '}', got ','"
-    )
+    assert text == "b.json5:3:16: invalid JSON5: expected a key (a name or a string) or '}', got ','"
 
 
 def test_duplicate_key_is_located(tmp_path: Path) -> None:

@@ -111,7 +111,9 @@ def test_broken_blobs_json_fails_every_budget_of_the_file(product: Product) -> N
             "package_set_budgets": [{"name": "S", "budget_bytes": 1, "packages": [p1]}],
         },
     )
-    assert results["S"].error == "blob_sizes: nowhere/blobs.json: does not exist"
+    assert (
+        results["S"].error == "blob_sizes: nowhere/blobs.json: does not exist"
+    )
 
 
 def test_exactly_at_budget_passes(product: Product) -> None:

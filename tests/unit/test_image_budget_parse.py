@@ -74,66 +74,21 @@ def test_image_budgets_beside_package_sets(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [
-        (
-            '{name: "x", budget_bytes: 1}',
-            "b.json5:1:18: image_budgets[0]: missing required key 'image'",
-        ),
-        (
-            '{name: "x", image: [], budget_bytes: 1}',
-            "image_budgets[0].image: must name at least one image file",
-        ),
-        (
-            '{name: "x", image: 3, budget_bytes: 1}',
-            "image_budgets[0].image: expected a non-empty string, got an integer",
-        ),
-        (
-            '{name: "x", image: ["a", ""], budget_bytes: 1}',
-            "image_budgets[0].image[1]: expected a non-empty string, got a string",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: 1, fromat: "raw"}',
-            "unknown key 'fromat' (did you mean 'format'?)",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: 1, reserve: 4}',
-            "unknown key 'reserve' (did you mean 'reserve_bytes'?)",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: 1, format: "ext4"}',
-            "image_budgets[0].format: must be one of 'auto', 'raw', 'sparse_file', 'android_sparse', 'fvm_sparse', 'gzip', 'xz', 'bzip2', 'zstd', got 'ext4'",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: 1, warn_at: 101}',
-            "image_budgets[0].warn_at: must be a percentage between 0 and 100, got 101",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: 1, warn_at: -1}',
-            "must be a percentage between 0 and 100, got -1",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: 1, warn_at: "95%"}',
-            "image_budgets[0].warn_at: expected a percentage (a number such as 95), got a string",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: 1, warn_at: true}',
-            "expected a percentage (a number such as 95), got a boolean",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: 1, warn_at: NaN}',
-            "must be a percentage between 0 and 100, got nan",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: 100, reserve_bytes: 100}',
-            "image_budgets[0].reserve_bytes: reserve_bytes (100) leaves no room in budget_bytes (100)",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: 1, reserve_bytes: "lots"}',
-            "image_budgets[0].reserve_bytes:",
-        ),
-        (
-            '{name: "x", image: "a", budget_bytes: "1 MiB", format: 7}',
-            "image_budgets[0].format: expected a string, got an integer",
-        ),
+        ('{name: "x", budget_bytes: 1}', "b.json5:1:18: image_budgets[0]: missing required key 'image'"),
+        ('{name: "x", image: [], budget_bytes: 1}', "image_budgets[0].image: must name at least one image file"),
+        ('{name: "x", image: 3, budget_bytes: 1}', "image_budgets[0].image: expected a non-empty string, got an integer"),
+        ('{name: "x", image: ["a", ""], budget_bytes: 1}', "image_budgets[0].image[1]: expected a non-empty string, got a string"),
+        ('{name: "x", image: "a", budget_bytes: 1, fromat: "raw"}', "unknown key 'fromat' (did you mean 'format'?)"),
+        ('{name: "x", image: "a", budget_bytes: 1, reserve: 4}', "unknown key 'reserve' (did you mean 'reserve_bytes'?)"),
+        ('{name: "x", image: "a", budget_bytes: 1, format: "ext4"}', "image_budgets[0].format: must be one of 'auto', 'raw', 'sparse_file', 'android_sparse', 'fvm_sparse', 'gzip', 'xz', 'bzip2', 'zstd', got 'ext4'"),
+        ('{name: "x", image: "a", budget_bytes: 1, warn_at: 101}', "image_budgets[0].warn_at: must be a percentage between 0 and 100, got 101"),
+        ('{name: "x", image: "a", budget_bytes: 1, warn_at: -1}', "must be a percentage between 0 and 100, got -1"),
+        ('{name: "x", image: "a", budget_bytes: 1, warn_at: "95%"}', "image_budgets[0].warn_at: expected a percentage (a number such as 95), got a string"),
+        ('{name: "x", image: "a", budget_bytes: 1, warn_at: true}', "expected a percentage (a number such as 95), got a boolean"),
+        ('{name: "x", image: "a", budget_bytes: 1, warn_at: NaN}', "must be a percentage between 0 and 100, got nan"),
+        ('{name: "x", image: "a", budget_bytes: 100, reserve_bytes: 100}', "image_budgets[0].reserve_bytes: reserve_bytes (100) leaves no room in budget_bytes (100)"),
+        ('{name: "x", image: "a", budget_bytes: 1, reserve_bytes: "lots"}', "image_budgets[0].reserve_bytes:"),
+        ('{name: "x", image: "a", budget_bytes: "1 MiB", format: 7}', "image_budgets[0].format: expected a string, got an integer"),
     ],
 )
 def test_bad_entries(tmp_path: Path, entry: str, expected: str) -> None:

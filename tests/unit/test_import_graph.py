@@ -97,19 +97,13 @@ def test_only_the_glue_imports_pytest() -> None:
 
 def test_the_core_names_no_kind() -> None:
     """Kinds are reached through the registry: core modules import no kind module."""
-    kind_modules = {module_name(p) for p in (PACKAGE / "kinds").glob("*.py")} - {
-        "pytest_sizebudget.kinds",
-        "pytest_sizebudget.kinds.base",
-        "pytest_sizebudget.kinds.registry",
-    }
+    kind_modules = {
+        module_name(p) for p in (PACKAGE / "kinds").glob("*.py")
+    } - {"pytest_sizebudget.kinds", "pytest_sizebudget.kinds.base", "pytest_sizebudget.kinds.registry"}
     # builtin lists the kinds, plugin registers them, api measures package sets for the
     # sizebudget fixture; every other module (evaluation, items, reports, baselines) uses
     # only the protocol.
-    allowed = {
-        "pytest_sizebudget.kinds.builtin",
-        "pytest_sizebudget.plugin",
-        "pytest_sizebudget.api",
-    }
+    allowed = {"pytest_sizebudget.kinds.builtin", "pytest_sizebudget.plugin", "pytest_sizebudget.api"}
     edges = graph()
     for name, targets in edges.items():
         if name in allowed or name in kind_modules:

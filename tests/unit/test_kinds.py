@@ -33,12 +33,7 @@ def test_registering_the_same_kind_twice_changes_nothing() -> None:
     [
         ("image", {"x": "X"}, {"x_budgets": None}, "budget kind 'image' is registered twice"),
         ("Bad-Name", {"bad": "B"}, {"b": None}, "use lower case"),
-        (
-            "other",
-            {"product": "P"},
-            {"o": None},
-            "result kind 'product' of 'other' belongs to 'product'",
-        ),
+        ("other", {"product": "P"}, {"o": None}, "result kind 'product' of 'other' belongs to 'product'"),
         ("other", {"other": "O"}, {}, "reads no section"),
         ("other", {"other": "O"}, {"update_budgets": None}, "is read by 'update'"),
     ],
@@ -66,9 +61,7 @@ def example_results(tmp_path: Path) -> list[BudgetResult]:
     shutil.copytree(EXAMPLE, tmp_path / "ex")
     registry = builtin_kinds()
     evaluator = BudgetEvaluator(
-        BlobSizeStore([tmp_path / "ex" / "out" / "blobs.json"]),
-        display_root=tmp_path,
-        kinds=registry,
+        BlobSizeStore([tmp_path / "ex" / "out" / "blobs.json"]), display_root=tmp_path, kinds=registry
     )
     out: list[BudgetResult] = []
     for name in ("product", "ota", "images", "ffx_budgets"):
@@ -124,15 +117,7 @@ def test_missing_blob_text_keeps_braces_in_paths_and_messages(product: Product) 
     )
     bf = load_budget_file(
         product.budget_file(
-            {
-                "product_budgets": [
-                    {
-                        "name": "P",
-                        "max_contents_bytes": 10,
-                        "packages": ["{pkg}/package_manifest.json"],
-                    }
-                ]
-            }
+            {"product_budgets": [{"name": "P", "max_contents_bytes": 10, "packages": ["{pkg}/package_manifest.json"]}]}
         )
     )
     result = BudgetEvaluator(BlobSizeStore([])).result(bf, "product_budgets[0]")
@@ -151,9 +136,7 @@ def test_a_result_that_could_not_be_checked_round_trips(kind: str) -> None:
 
 
 def test_details_another_version_wrote_are_kept_as_read() -> None:
-    data = BudgetResult(
-        name="n", kind="update", file="f", line=1, key="k", budget_bytes=1
-    ).to_dict()
+    data = BudgetResult(name="n", kind="update", file="f", line=1, key="k", budget_bytes=1).to_dict()
     data["peak_bytes"] = "not a number"
     back = builtin_kinds().result_from_dict(data)
     assert isinstance(back.details, RawDetails)

@@ -360,11 +360,7 @@ def test_images_manifest_without_packages_is_an_error(product: Product) -> None:
     write_json(product.root / "images.json", [{"type": "zbi", "name": "zircon-a", "path": "z"}])
     results = evaluate(
         product,
-        {
-            "product_budgets": [
-                {"name": "p", "max_contents_bytes": 1, "images_manifest": "images.json"}
-            ]
-        },
+        {"product_budgets": [{"name": "p", "max_contents_bytes": 1, "images_manifest": "images.json"}]},
     )
     assert results["p"].error == (
         "product_budgets[0].images_manifest: images.json: no blobfs or fxfs image with "
@@ -383,12 +379,7 @@ def test_sizes_are_measured_when_no_blobs_json_covers_them(tmp_path: Path) -> No
             "version": "1",
             "package": {"name": "p", "version": "0"},
             "blobs": [
-                {
-                    "source_path": f,
-                    "path": f,
-                    "merkle": merkle_root(blobs[f]),
-                    "size": len(blobs[f]),
-                }
+                {"source_path": f, "path": f, "merkle": merkle_root(blobs[f]), "size": len(blobs[f])}
                 for f in files
             ],
         }

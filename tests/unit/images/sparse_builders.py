@@ -59,16 +59,8 @@ def android_sparse(
         total_chunks = len(chunks)
     out = bytearray(
         struct.pack(
-            "<I4H4I",
-            magic,
-            major,
-            minor,
-            file_hdr_sz,
-            chunk_hdr_sz,
-            blk_sz,
-            total_blks,
-            total_chunks,
-            0,
+            "<I4H4I", magic, major, minor, file_hdr_sz, chunk_hdr_sz, blk_sz, total_blks,
+            total_chunks, 0,
         )
     )
     out += bytes(max(file_hdr_sz - 28, 0))
@@ -119,14 +111,8 @@ def fvm_header(
         partition_count = len(partitions)
     out = bytearray(
         struct.pack(
-            "<6QI",
-            magic,
-            version,
-            header_length,
-            slice_size,
-            partition_count,
-            maximum_disk_size,
-            flags,
+            "<6QI", magic, version, header_length, slice_size, partition_count,
+            maximum_disk_size, flags,
         )
     )
     for p in partitions:

@@ -50,16 +50,8 @@ def test_mixed_chunks_sizes(tmp_path: Path) -> None:
 
 def test_reference_layout_numbers(tmp_path: Path) -> None:
     # android_yocto.md §1.7: 8 chunks, 16384 blocks, 3,252,368-byte file, 144 bytes overhead.
-    chunks = [
-        fill(256),
-        raw(512, 4096),
-        fill(1792),
-        raw(26, 4096),
-        fill(2534),
-        fill(256, 0xABABABAB),
-        fill(10752),
-        raw(256, 4096),
-    ]
+    chunks = [fill(256), raw(512, 4096), fill(1792), raw(26, 4096), fill(2534),
+              fill(256, 0xABABABAB), fill(10752), raw(256, 4096)]
     image = android_sparse(chunks)
     assert len(image) == 3_252_368
     sizes = measure_image(write(tmp_path, image))
@@ -70,10 +62,7 @@ def test_reference_layout_numbers(tmp_path: Path) -> None:
 
 def test_larger_headers_and_minor_version_are_honoured(tmp_path: Path) -> None:
     image = android_sparse(
-        [raw(1, 1024), dont_care(7), fill(2, 7)],
-        blk_sz=1024,
-        minor=5,
-        file_hdr_sz=32,
+        [raw(1, 1024), dont_care(7), fill(2, 7)], blk_sz=1024, minor=5, file_hdr_sz=32,
         chunk_hdr_sz=16,
     )
     sizes = measure_image(write(tmp_path, image))
@@ -144,7 +133,8 @@ def test_error_message_shape(tmp_path: Path) -> None:
     path = write(tmp_path, android_sparse(chunks, total_blks=12))
     err = expect_error(path, 28)
     assert str(err) == (
-        f"{path}: offset 28: chunk 0 declares 4294967295 blocks but only 12 remain of total_blks 12"
+        f"{path}: offset 28: chunk 0 declares 4294967295 blocks but only 12 remain of "
+        "total_blks 12"
     )
 
 
@@ -159,7 +149,9 @@ def test_error_message_shape(tmp_path: Path) -> None:
         ({"blk_sz": 4098}, 12, "blk_sz 4098"),
     ],
 )
-def test_bad_headers(tmp_path: Path, kwargs: dict[str, int], offset: int, fragment: str) -> None:
+def test_bad_headers(
+    tmp_path: Path, kwargs: dict[str, int], offset: int, fragment: str
+) -> None:
     # Magic mismatch on an otherwise sparse-looking file is only reachable via format=.
     path = write(tmp_path, android_sparse([dont_care(1)], **kwargs))
     if "magic" in kwargs:

@@ -266,9 +266,7 @@ def test_trailing_bomb_after_a_sparse_image(
     assert measure_image(path).details["trailing_bytes"] == MIB
 
 
-def test_plain_trailing_bytes_are_not_bounded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_plain_trailing_bytes_are_not_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "MAX_STREAM_TRAILING_BYTES", 10)
     image = android_sparse([raw(1, 4096)])
     path = write(tmp_path, image + bytes(100))
@@ -276,7 +274,9 @@ def test_plain_trailing_bytes_are_not_bounded(
 
 
 def test_total_blks_times_blk_sz_beyond_64_bits(tmp_path: Path) -> None:
-    image = android_sparse([fill(0xFFFFFFFF, 1)], total_blks=0xFFFFFFFF, blk_sz=0xFFFFFFFC)
+    image = android_sparse(
+        [fill(0xFFFFFFFF, 1)], total_blks=0xFFFFFFFF, blk_sz=0xFFFFFFFC
+    )
     sizes = measure_image(write(tmp_path, image))
     assert sizes.expanded_bytes == 0xFFFFFFFF * 0xFFFFFFFC  # no wrap-around
 
@@ -293,7 +293,8 @@ def test_fvm_partition_count_above_the_table(tmp_path: Path, compress: bool) -> 
     err = error_of(path)
     assert err.offset == 32
     assert err.problem == (
-        "partition_count 1,025 is above 1,024, the most partitions an FVM partition table holds"
+        "partition_count 1,025 is above 1,024, the most partitions an FVM partition table "
+        "holds"
     )
 
 
@@ -302,7 +303,9 @@ def test_fvm_descriptor_bomb_in_a_stream(tmp_path: Path, monkeypatch: pytest.Mon
     # extent cap, at the partition's descriptor.
     monkeypatch.setattr(limits, "MAX_FVM_EXTENTS", 1000)
     extents = 0xFFFFFFFF
-    header = bytearray(fvm_header((Partition("x", ()),), header_length=52 + 56 + 32 * extents))
+    header = bytearray(
+        fvm_header((Partition("x", ()),), header_length=52 + 56 + 32 * extents)
+    )
     struct.pack_into("<I", header, 52 + 52, extents)
     header += struct.pack("<4Q", EXTENT_MAGIC, 0, 0, 0) * 50_000
     err = error_of(write(tmp_path, _zstd(bytes(header))))
@@ -416,9 +419,7 @@ def fifo(tmp_path: Path) -> Iterator[Path]:
     ],
     ids=["open_plain", "open_compressed", "scan_holes"],
 )
-def test_openers_refuse_a_fifo_without_blocking(
-    fifo: Path, opener: Callable[[Path], object]
-) -> None:
+def test_openers_refuse_a_fifo_without_blocking(fifo: Path, opener: Callable[[Path], object]) -> None:
     outcome = _in_thread(lambda: opener(fifo))
     assert isinstance(outcome, ImageFormatError), outcome
     assert (outcome.file, outcome.offset) == (str(fifo), None)

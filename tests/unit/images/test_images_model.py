@@ -17,10 +17,7 @@ def test_error_shape_and_pickling() -> None:
     assert str(ImageFormatError("a.img", None, "empty")) == "a.img: empty"
     back = pickle.loads(pickle.dumps(err))
     assert (back.file, back.offset, back.problem, str(back)) == (
-        "a.img",
-        28,
-        "chunk 3 is odd",
-        str(err),
+        "a.img", 28, "chunk 3 is odd", str(err)
     )
 
 
@@ -49,13 +46,8 @@ def test_details_are_frozen() -> None:
         {"format": "raw", "file_bytes": 1, "expanded_bytes": 1, "data_bytes": 2, "details": {}},
         {"format": "raw", "file_bytes": True, "expanded_bytes": 1, "data_bytes": 1, "details": {}},
         {"format": "raw", "file_bytes": 1, "expanded_bytes": 1, "data_bytes": 1, "details": []},
-        {
-            "format": "raw",
-            "file_bytes": 1,
-            "expanded_bytes": 1,
-            "data_bytes": 1,
-            "details": {"x": [1]},
-        },
+        {"format": "raw", "file_bytes": 1, "expanded_bytes": 1, "data_bytes": 1,
+         "details": {"x": [1]}},
         {"format": "raw"},
     ],
 )

@@ -24,9 +24,7 @@ KiB, MiB = 1 << 10, 1 << 20
 SMALL, BIG = chunk_size(32 * MiB), chunk_size(2048 * MiB)
 
 
-def _blocked(
-    target: Callable[..., object], *args: object
-) -> tuple[threading.Thread, threading.Event]:
+def _blocked(target: Callable[..., object], *args: object) -> tuple[threading.Thread, threading.Event]:
     """Run ``target(*args)`` on a thread; the event is set once it returns."""
     done = threading.Event()
 
@@ -140,7 +138,6 @@ def test_byte_budget_serves_in_order_and_lets_an_oversized_request_go_alone() ->
     budget = ByteBudget(limit=10)
     budget.acquire(6)
     order: list[int] = []
-
     def take(n: int) -> None:
         budget.acquire(n)
         order.append(n)
@@ -162,9 +159,7 @@ def test_byte_budget_serves_in_order_and_lets_an_oversized_request_go_alone() ->
 
 def _text(rng: random.Random, n: int) -> bytes:
     words = [b"component", b"capability", b"route", b"expose", b"offer", b"\n"]
-    return b" ".join(rng.choice(words) + rng.randbytes(rng.randint(0, 3)) for _ in range(n // 9))[
-        :n
-    ]
+    return b" ".join(rng.choice(words) + rng.randbytes(rng.randint(0, 3)) for _ in range(n // 9))[:n]
 
 
 def test_measuring_under_a_tiny_budget_gives_the_same_answers(tmp_path: Path) -> None:
