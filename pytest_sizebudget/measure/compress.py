@@ -162,7 +162,10 @@ class ChunkedSizer:
             return
         first = self._next_frame
         self._next_frame += -(-len(data) // self.chunk)
-        if self._executor is None:
+        # A blob of one batch is compressed by the thread that read it: the readers run in
+        # parallel anyway, and for the many small blobs that delivery sizes and Fxfs
+        # compress, a task per blob cost more than the compression.
+        if self._executor is None or self.total_size <= self.batch:
             self._compress_batch(data, first)
             return
         budget = self._in_flight
