@@ -392,7 +392,7 @@ def render_update_failure(result: BudgetResult, top_n: int = 10) -> str:
         rows.append(("update package", format_bytes(x.update_package_bytes)))
     if result.creep_budget_bytes:
         rows.append(("creep budget", describe(result.creep_budget_bytes)))
-    filesystem = str(result.parameters.get("filesystem", "blobfs"))
+    filesystem = "fxfs" if result.parameters.get("filesystem") == "fxfs" else "blobfs"
     if "blobfs_layout" in result.parameters:
         filesystem += f" ({result.parameters['blobfs_layout']} layout)"
     rows.append(("filesystem", filesystem))

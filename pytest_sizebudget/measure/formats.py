@@ -40,8 +40,8 @@ def is_blobfs_layout(fmt: StorageFormat) -> bool:
 
 
 def format_parameters(fmt: StorageFormat) -> dict[str, str]:
-    """A result's parameters that say what its sizes are sizes of: the filesystem, and
-    for blobfs the layout."""
+    """A result's parameters that say what its sizes are sizes of: ``blobfs_layout`` for
+    blobfs (as results always had), ``filesystem: "fxfs"`` for Fxfs."""
     if fmt == "fxfs":
         return {"filesystem": "fxfs"}
-    return {"filesystem": filesystem_of(fmt), "blobfs_layout": fmt}
+    return {"blobfs_layout": fmt}
