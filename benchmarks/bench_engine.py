@@ -41,11 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_rss
 
-from pytest_sizebudget.measure.blob import BlobMeasurement
-from pytest_sizebudget.measure.blobfs import COMPRESSION_THRESHOLD, chunk_size
+from pytest_sizebudget.measure.blob import BlobMeasurement, compression_limit
+from pytest_sizebudget.measure.blobfs import archive_header_size, chunk_size, frame_count
 from pytest_sizebudget.measure.cache import BlobCache
 from pytest_sizebudget.measure.compress import ChunkedSizer, libzstd_version
 from pytest_sizebudget.measure.engine import BlobRequest, MeasurementEngine
+from pytest_sizebudget.measure.formats import STORAGE_FORMATS, StorageFormat
 
 MiB = 1 << 20
 DEFAULT_SOURCES = ["/usr/lib", "/usr/share", sysconfig.get_paths()["stdlib"]]
@@ -88,11 +89,17 @@ def warm_page_cache(paths: list[Path]) -> None:
                 pass
 
 
-def run_ours(paths: list[Path], cache_dir: Path | None, threads: int | None) -> float:
-    cache = BlobCache(cache_dir, "compact", racy_seconds=0)
-    engine = MeasurementEngine("compact", cache=cache, threads=threads)
+def run_ours(
+    paths: list[Path],
+    cache_dir: Path | None,
+    threads: int | None,
+    fmt: StorageFormat = "compact",
+    delivery: bool = False,
+) -> float:
+    cache = BlobCache(cache_dir, fmt, racy_seconds=0)
+    engine = MeasurementEngine(fmt, cache=cache, threads=threads)
     start = time.perf_counter()
-    results = engine.measure([BlobRequest(p) for p in paths])
+    results = engine.measure([BlobRequest(p) for p in paths], delivery=delivery)
     elapsed = time.perf_counter() - start
     bad = [r for r in results.values() if not isinstance(r, BlobMeasurement)]
     if bad:
@@ -100,12 +107,17 @@ def run_ours(paths: list[Path], cache_dir: Path | None, threads: int | None) -> 
     return elapsed
 
 
-def raw_chunks(paths: list[Path]) -> list[bytes | bytearray | memoryview]:
-    """The chunks blobfs would compress: every chunk of every blob above the threshold."""
+def raw_chunks(
+    paths: list[Path], fmt: StorageFormat = "compact", delivery: bool = False
+) -> list[bytes | bytearray | memoryview]:
+    """The chunks the engine must compress: every chunk of every blob for which some
+    answer asked for depends on compression (blobfs: above 8192 bytes; Fxfs: above 4096;
+    delivery sizes: any blob whose archive header is not already larger than it)."""
     chunks: list[bytes | bytearray | memoryview] = []
     for path in paths:
         data = path.read_bytes()
-        if len(data) <= COMPRESSION_THRESHOLD:
+        limit = compression_limit(len(data), fmt, delivery=delivery)
+        if limit is None or archive_header_size(frame_count(len(data))) > limit:
             continue
         step = chunk_size(len(data))
         chunks.extend(data[i : i + step] for i in range(0, len(data), step))
@@ -126,7 +138,7 @@ def median(values: list[float]) -> float:
 def section_cold_warm(paths: list[Path], args: argparse.Namespace, rows: list[str]) -> None:
     size = product_bytes(paths)
     warm_page_cache(paths)
-    chunks = raw_chunks(paths)
+    chunks = raw_chunks(paths, args.format, args.delivery)
     chunk_bytes = sum(len(c) for c in chunks)
     ours: list[float] = []
     raw: list[float] = []
@@ -134,7 +146,7 @@ def section_cold_warm(paths: list[Path], args: argparse.Namespace, rows: list[st
     try:
         for rep in range(args.repeats):
             cache_dir = workdir / f"cache-{rep}"
-            ours.append(run_ours(paths, cache_dir, args.threads))
+            ours.append(run_ours(paths, cache_dir, args.threads, args.format, args.delivery))
             raw.append(run_raw(chunks))
             print(f"  rep {rep + 1}: ours {ours[-1]:.2f}s  raw limit {raw[-1]:.2f}s", flush=True)
         warm_stat: list[float] = []
@@ -142,13 +154,13 @@ def section_cold_warm(paths: list[Path], args: argparse.Namespace, rows: list[st
         cache_dir = workdir / "cache-0"
         merkles = _merkles(paths, cache_dir)
         for _ in range(args.repeats):
-            warm_stat.append(run_ours(paths, cache_dir, args.threads))
+            warm_stat.append(run_ours(paths, cache_dir, args.threads, args.format, args.delivery))
             engine = MeasurementEngine(
-                "compact", cache=BlobCache(cache_dir, "compact"), threads=args.threads
+                args.format, cache=BlobCache(cache_dir, args.format), threads=args.threads
             )
             requests = [BlobRequest(p, expected_merkle=merkles[p]) for p in paths]
             start = time.perf_counter()
-            engine.measure(requests)
+            engine.measure(requests, delivery=args.delivery)
             warm_manifest.append(time.perf_counter() - start)
             if engine.last_stats.bytes_read:
                 raise SystemExit("warm run with merkles read files")
@@ -157,7 +169,8 @@ def section_cold_warm(paths: list[Path], args: argparse.Namespace, rows: list[st
     ours_m, raw_m = median(ours), median(raw)
     rows.append(
         f"| product | {len(paths)} files, {size / MiB:.0f} MiB "
-        f"({chunk_bytes / MiB:.0f} MiB in compressible blobs) | |"
+        f"({chunk_bytes / MiB:.0f} MiB in compressible blobs) "
+        f"| format {args.format}{', delivery sizes' if args.delivery else ''} |"
     )
     rows.append(
         f"| (a) cold, ours (median of {args.repeats}) | {ours_m:.2f} s "
@@ -433,6 +446,17 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (default 3)")
     parser.add_argument("--threads", type=int, default=None, help="engine threads (default all)")
+    parser.add_argument(
+        "--format",
+        choices=STORAGE_FORMATS,
+        default="compact",
+        help="storage format of section a (default compact)",
+    )
+    parser.add_argument(
+        "--delivery",
+        action="store_true",
+        help="section a also computes delivery-blob sizes (as update budgets do)",
+    )
     parser.add_argument(
         "--rss-sizes",
         type=int,

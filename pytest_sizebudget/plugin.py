@@ -30,6 +30,7 @@ from .items import BudgetCheckFailed, BudgetFileCollector, BudgetItem, SizeBudge
 from .keys import ITEM_REPORT, KINDS, SETTINGS
 from .kinds.builtin import builtin_kind_list
 from .kinds.registry import KindError, KindRegistry
+from .measure.compress import libzstd_warning
 from .report.model import BudgetResult
 from .session import HELD, REPORT_ATTR, SESSION_PLUGIN, SizeBudgetSession, check_report_paths
 
@@ -96,7 +97,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         line += f"; blob sizes {', '.join(settings.display(p) for p in settings.blob_sizes)}"
     # Package-set numbers depend on it: say which ffx a file without 'sharing' matches.
     sharing = f"sizebudget: package-set sharing default {describe_sharing(DEFAULT_SHARING)}"
-    return [line, sharing]
+    lines = [line, sharing]
+    warning = libzstd_warning()
+    if warning is not None:
+        lines.append(f"sizebudget: WARNING: {warning}")
+    return lines
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -31,6 +31,8 @@ class System:
     given: Mapping[str, int] = field(default_factory=dict)
     # An images manifest's ``contents.maximum_contents_size`` (the board's limit), if any.
     maximum_contents_size: int | None = None
+    # The blob filesystem the input says its sizes are for ("blobfs", "fxfs"), if it says.
+    filesystem: str | None = None
 
     def merkles(self) -> set[str]:
         return {b.merkle for p in self.packages for b in p.blobs}
@@ -70,19 +72,35 @@ def _read(path: Path, display: str) -> Any:
 
 def load_images_manifest(path: Path, display: str) -> tuple[tuple[Package, ...], dict[str, int]]:
     """Packages and ``used_space_in_blobfs`` of the blobfs/fxfs image of an images.json."""
-    packages, given, _ = load_images_contents(path, display)
+    packages, given, _, _ = load_images_contents(path, display)
     return packages, given
+
+
+def image_filesystem(image: Mapping[str, Any]) -> str | None:
+    """Which blob filesystem an image entry is, where its ``type`` and ``name`` say so.
+
+    BlobFS is ``type: "blk", name: "blob"``; sparse Fxfs ``name: "fxfs.fastboot"``; the
+    raw Fxfs image (and the older Fxfs variant that carried contents) ``type: "fxfs-blk"``
+    (reference fuchsia_current.md §2.2).
+    """
+    kind, name = image.get("type"), image.get("name")
+    if kind == "fxfs-blk" or name == "fxfs.fastboot":
+        return "fxfs"
+    if kind == "blk" and name == "blob":
+        return "blobfs"
+    return None
 
 
 def load_images_contents(
     path: Path, display: str
-) -> tuple[tuple[Package, ...], dict[str, int], int | None]:
-    """Packages, ``used_space_in_blobfs`` and ``maximum_contents_size`` of the blobfs/fxfs
-    image of an images.json.
+) -> tuple[tuple[Package, ...], dict[str, int], int | None, str | None]:
+    """Packages, ``used_space_in_blobfs``, ``maximum_contents_size`` and the filesystem of
+    the blob image of an images.json.
 
     Accepts the older top-level list of images and the ``AssembledSystem`` object that
     holds them under ``images``.  The first image whose ``contents`` has ``packages`` is
-    read (blobfs, fxfs or sparse fxfs; the others hold no packages).
+    read (blobfs, fxfs or sparse fxfs; the others hold no packages); its filesystem is
+    ``image_filesystem``'s answer (``None`` when the entry does not say).
     """
     data = _read(path, display)
     images = data.get("images") if isinstance(data, dict) else data
@@ -106,6 +124,7 @@ def load_images_contents(
     maximum = images[index]["contents"].get("maximum_contents_size")
     if maximum is not None:
         maximum = _check_size(f"{display}: images[{index}].contents.maximum_contents_size", maximum)
+    filesystem = image_filesystem(images[index])
     packages: list[Package] = []
     given: dict[str, int] = {}
     for group in ("base", "cache"):
@@ -135,7 +154,7 @@ def load_images_contents(
             manifest = pkg.get("manifest")
             origin = manifest if isinstance(manifest, str) else f"{display} ({group})"
             packages.append(Package(pkg["name"], origin, "images_manifest", tuple(entries)))
-    return tuple(packages), given, maximum
+    return tuple(packages), given, maximum, filesystem
 
 
 def load_report(

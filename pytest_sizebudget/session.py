@@ -23,6 +23,7 @@ from .evaluate import base_result
 from .internal_error import describe_exception
 from .keys import BUDGET
 from .kinds.registry import KindRegistry
+from .measure.compress import libzstd_warning
 from .measure.engine import EngineStats
 from .measure.sizer import (
     add_stats,
@@ -357,6 +358,9 @@ class SizeBudgetSession:
             terminalreporter.write_line(
                 "package-set sharing: " + "; ".join(describe_sharing(m) for m in modes)
             )
+        zstd_warning = libzstd_warning()
+        if zstd_warning is not None:  # every measured size below may be off by a block
+            terminalreporter.write_line(f"WARNING: {zstd_warning}", yellow=True)
         for line in render_summary(
             list(self.results.values()),
             list(self.problems.values()),

@@ -10,8 +10,9 @@ Product (``ffx assembly size-check product``, reference §1.6):
 Update, from system F (what the device runs) to system T (what it installs), with the
 update package's blobs P:
 
-- ``download_bytes`` = the stored data size (before block alignment) of every distinct
-  merkle of T ∪ P that is not in F: what travels;
+- ``download_bytes`` = the Type-1 delivery-blob size (``measure.delivery``) of every
+  distinct merkle of T ∪ P that is not in F: what an OTA fetches (with
+  ``download_size: "stored"``, their stored data sizes in the filesystem instead);
 - ``peak_bytes`` = max(disk(F ∪ T), slots × disk(T)) + disk(P − (F ∪ T)), where disk()
   sums on-disk sizes over distinct merkles.  With one slot that is the space both
   systems and the update package need at once; with two, the ``to`` system is also
@@ -27,12 +28,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from .accounting import BlobCharge, MissingBlob, PackageCharge
-from .budget.model import Budget, BudgetFile, FileRef, Layout
+from .budget.model import Budget, BudgetFile, FileRef
 from .budget.system_spec import SystemSpec
 from .errors import InputError, MeasurementError, SizeBudgetError
 from .kinds.base import EvaluationContext
 from .measure.blob import BlobMeasurement
 from .measure.engine import BlobRequest
+from .measure.formats import StorageFormat, storage_format
 from .measure.sizer import BlobSizer
 from .packages.blob_sizes import BlobSizeIndex
 from .packages.model import Package
@@ -53,12 +55,16 @@ def size_systems(
     index: BlobSizeIndex,
     compressed: Mapping[str, int],
     sizer: BlobSizer,
-    layout: Layout,
+    layout: StorageFormat,
     need_stored: Iterable[str] = (),
+    *,
+    delivery: bool = False,
 ) -> SizeTable:
     """On-disk sizes of every blob (stated by the input, else blobs.json, else measured)
     and stored data sizes of ``need_stored`` (blobs.json ``compressed_file_size``, else
-    measured).  Nothing is guessed: what cannot be sized is explained per merkle."""
+    measured); with ``delivery``, their delivery-blob sizes instead (always measured: no
+    input states them).  Nothing is guessed: what cannot be sized is explained per
+    merkle."""
     table = SizeTable()
     stated_by: dict[str, str] = {}
     for s in systems:
@@ -88,7 +94,7 @@ def size_systems(
                         table.on_disk[b.merkle] = listed
     wanted_stored = set(need_stored)
     for merkle in wanted_stored:
-        if merkle in compressed:
+        if merkle in compressed and not delivery:
             table.stored[merkle] = compressed[merkle]
     every = {m for s in systems for m in s.merkles()}
     to_measure = sorted(
@@ -101,18 +107,31 @@ def size_systems(
         m: BlobRequest(Path(sources[m][0]), expected_merkle=m, expected_size=sources[m][1])
         for m in to_measure
     }
-    answers: Mapping[BlobRequest, BlobMeasurement | MeasurementError] = {}
-    if requests:
+    answers: dict[BlobRequest, BlobMeasurement | MeasurementError] = {}
+    # Only the blobs whose download counts need a delivery size (small blobs then need
+    # compressing too); the rest are measured as the filesystem stores them.
+    with_delivery = [r for m, r in requests.items() if delivery and m in wanted_stored]
+    plain = [r for m, r in requests.items() if not (delivery and m in wanted_stored)]
+    for batch, want in ((plain, False), (with_delivery, True)):
+        if not batch:
+            continue
         try:
-            answers = sizer.measure_blobs(list(requests.values()), layout)
+            if want:
+                answers.update(sizer.measure_blobs(batch, layout, delivery=True))
+            else:  # the call a BlobSizer written before delivery sizes existed accepts
+                answers.update(sizer.measure_blobs(batch, layout))
         except SizeBudgetError as exc:
-            answers = {r: MeasurementError(str(exc)) for r in requests.values()}
+            answers.update({r: MeasurementError(str(exc)) for r in batch})
     for merkle, request in requests.items():
         got = answers.get(request)
         if isinstance(got, BlobMeasurement):
             table.on_disk.setdefault(merkle, got.size_on_disk)
             if merkle in wanted_stored:
-                table.stored.setdefault(merkle, got.stored_data_bytes)
+                stored = got.delivery_bytes if delivery else got.stored_data_bytes
+                if stored is not None:
+                    table.stored.setdefault(merkle, stored)
+                else:
+                    table.why_no_stored[merkle] = "the sizer gave no delivery-blob size"
         else:
             why = str(got) if got is not None else "the sizer gave no answer"
             if merkle not in table.on_disk:
@@ -121,6 +140,14 @@ def size_systems(
     for merkle in every - table.on_disk.keys() - table.why_no_size.keys():
         table.why_no_size[merkle] = "not in any blobs.json, and no source file to measure"
     for merkle in wanted_stored - table.stored.keys() - table.why_no_stored.keys():
+        if delivery:
+            table.why_no_stored[merkle] = (
+                f"only its on-disk size is known (from {stated_by.get(merkle, 'blobs.json')}); "
+                "a delivery-blob size is measured from the blob's bytes, so give package "
+                'manifests whose blobs can be measured, or set download_size: "stored" '
+                "to count the stored sizes a blobs.json's compressed_file_size gives"
+            )
+            continue
         table.why_no_stored[merkle] = (
             f"only its on-disk size is known (from {stated_by.get(merkle, 'blobs.json')}); "
             "an images manifest, a JSON report or a blobs.json without compressed_file_size "
@@ -265,14 +292,43 @@ class SystemLoader:
         shown = self.context.display(ref.path)
         maximum = None
         try:
+            filesystem = None
             if spec.form == "images_manifest":
-                packages, given, maximum = load_images_contents(ref.path, shown)
+                packages, given, maximum, filesystem = load_images_contents(ref.path, shown)
             else:
                 packages, given = load_report(ref.path, shown, spec.budgets)
         except InputError as exc:
             raise InputError(f"{ref.key}: {exc}") from None
-        desc = f"{spec.form.replace('_', ' ')} {shown}"
-        return System(label, desc, packages, given, maximum)
+        description = f"{spec.form.replace('_', ' ')} {shown}"
+        return System(label, description, packages, given, maximum, filesystem)
+
+    def storage_format(self, systems: Sequence[System]) -> StorageFormat:
+        """The storage format of these systems' blobs: the budget file's ``filesystem``,
+        else what their images manifests say, else blobfs; blobfs in the file's layout.
+
+        Sizes of two filesystems cannot be added up, so a file and a manifest, or two
+        manifests, that name different filesystems are an error."""
+        said: dict[str, str] = {}
+        for s in systems:
+            if s.filesystem is not None:
+                said.setdefault(s.filesystem, s.description)
+        written = self.bf.filesystem
+        if written is not None:
+            other = [f for f in said if f != written]
+            if other:
+                raise InputError(
+                    f"{self.bf.display} says filesystem {written!r} but {said[other[0]]} "
+                    f"holds a {other[0]} image: its sizes are {other[0]} sizes (remove "
+                    "'filesystem' to follow the manifest, or give inputs of one filesystem)"
+                )
+            return self.bf.storage_format
+        if len(said) > 1:
+            (a, da), (b, db) = sorted(said.items())[:2]
+            raise InputError(
+                f"{da} holds a {a} image but {db} a {b} image: sizes of two filesystems "
+                "cannot be compared or added"
+            )
+        return storage_format("fxfs" if "fxfs" in said else "blobfs", self.bf.blobfs_layout)
 
     def index(self, extra: Sequence[FileRef]) -> tuple[BlobSizeIndex, dict[str, int]]:
         refs = [*self.bf.blob_sizes, *extra]

@@ -16,12 +16,14 @@ Sharing = Literal["global", "per_set"]
 # What a file without ``sharing`` gets: current ffx (V4) counts shares within each set.
 DEFAULT_SHARING: Sharing = "per_set"
 Layout = Literal["compact", "deprecated_padded"]
+Filesystem = Literal["blobfs", "fxfs"]
 SHARING_MODES: tuple[Sharing, ...] = ("global", "per_set")
 SHARING_MEANING: dict[str, str] = {
     "per_set": "shares counted within each set, as current ffx (V4)",
     "global": "shares counted across all sets of a file, as RFC-0144 and ffx V0 to V3",
 }
 LAYOUTS: tuple[Layout, ...] = ("compact", "deprecated_padded")
+FILESYSTEMS: tuple[Filesystem, ...] = ("blobfs", "fxfs")
 
 
 def describe_sharing(mode: str) -> str:
@@ -122,6 +124,9 @@ class BudgetFile:
     root: Path  # relative paths inside the file are resolved from here
     sharing: Sharing = DEFAULT_SHARING
     blobfs_layout: Layout = "compact"
+    # ``filesystem`` as written; None: not written (blobfs, unless an images manifest
+    # the budget reads says otherwise).
+    filesystem: Filesystem | None = None
     include_subpackages: bool = False
     blob_sizes: tuple[FileRef, ...] = ()
     budgets: tuple[Budget, ...] = ()
@@ -129,3 +134,9 @@ class BudgetFile:
     # What the file is accepted with but the run should say (``path:line:col: key: text``):
     # keys ffx ignores, in a file in ffx's format.
     notes: tuple[str, ...] = ()
+
+    @property
+    def storage_format(self) -> Literal["compact", "deprecated_padded", "fxfs"]:
+        """What blobs are measured as when nothing else decides: Fxfs, or blobfs in the
+        file's layout (``measure.formats.StorageFormat``)."""
+        return "fxfs" if self.filesystem == "fxfs" else self.blobfs_layout

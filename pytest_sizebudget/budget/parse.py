@@ -25,11 +25,13 @@ from .fields import FFX_TOP_KEYS, SHARED_KEYS, FieldReader, check_shared, split_
 from .json5_source import Json5Document, load_json5
 from .model import (
     DEFAULT_SHARING,
+    FILESYSTEMS,
     LAYOUTS,
     SHARING_MODES,
     Budget,
     BudgetFile,
     FileRef,
+    Filesystem,
     Layout,
     Sharing,
     TotalBudget,
@@ -40,7 +42,14 @@ if TYPE_CHECKING:
     from pytest_sizebudget.kinds.registry import KindRegistry
 
 _SHARED = frozenset(SHARED_KEYS)
-_SETTINGS = ("blob_sizes", "sharing", "blobfs_layout", "root", "include_subpackages")
+_SETTINGS = (
+    "blob_sizes",
+    "sharing",
+    "blobfs_layout",
+    "filesystem",
+    "root",
+    "include_subpackages",
+)
 
 
 def load_budget_file(
@@ -117,6 +126,13 @@ def parse_budget_document(
     root = root_override or (base / root_raw if root_raw else base)
     sharing = r.string(top, (), "sharing", choices=SHARING_MODES) or DEFAULT_SHARING
     layout = r.string(top, (), "blobfs_layout", choices=LAYOUTS) or "compact"
+    filesystem = r.string(top, (), "filesystem", choices=FILESYSTEMS)
+    if filesystem == "fxfs" and "blobfs_layout" in top:
+        r.error(
+            ("blobfs_layout",),
+            'applies to filesystem "blobfs" only; this file says filesystem "fxfs" '
+            "(Fxfs has one layout): remove one of the two",
+        )
     subpackages = r.boolean(top, (), "include_subpackages")
     blob_sizes = r.strings(top, (), "blob_sizes", allow_single=True) or []
 
@@ -172,6 +188,7 @@ def parse_budget_document(
         root=root,
         sharing=cast(Sharing, sharing),
         blobfs_layout=cast(Layout, layout),
+        filesystem=cast(Filesystem | None, filesystem),
         include_subpackages=bool(subpackages),
         blob_sizes=tuple(FileRef(raw=v, root=root, where=p) for p, v in blob_sizes),
         budgets=tuple(budgets),

@@ -15,8 +15,9 @@ from typing import Any, ClassVar, cast
 
 from pytest_sizebudget.accounting import MissingBlob, ResourceInput, SetInput, Usage, account
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
-from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef, Layout, ffx_owner
+from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef, ffx_owner
 from pytest_sizebudget.errors import InputError, SizeBudgetError
+from pytest_sizebudget.measure.formats import StorageFormat, format_parameters
 from pytest_sizebudget.measure.sizer import SizeRequest
 from pytest_sizebudget.packages.model import Package
 from pytest_sizebudget.packages.rootfs_walk import SYMLINK_POLICIES, SymlinkPolicy
@@ -208,7 +209,7 @@ class PackageSetKind(BudgetKind):
         base: Mapping[str, BudgetResult],
     ) -> Mapping[str, BudgetResult]:
         bf = budget_file
-        parameters = {"sharing": bf.sharing, "blobfs_layout": bf.blobfs_layout}
+        parameters = {"sharing": bf.sharing, **format_parameters(bf.storage_format)}
         base = {b.key: replace(base[b.key], parameters=dict(parameters)) for b in budgets}
         sets = [b for b in budgets if isinstance(b, PackageSetBudget)]
         resources = [b for b in budgets if isinstance(b, ResourceBudget)]
@@ -249,7 +250,7 @@ class PackageSetKind(BudgetKind):
         for p in (p for s in inputs for p in s.packages):
             sizes.update(p.fixed_sizes)  # symbolic links, Yocto packages: nothing to measure
         unverified = _verify(context, inputs)
-        sizes.update(_measure_missing(context, inputs, {**sizes, **unverified}, bf.blobfs_layout))
+        sizes.update(_measure_missing(context, inputs, {**sizes, **unverified}, bf.storage_format))
         sizes.update(unverified)  # a blob that is not what its manifest claims has no size
         set_usages, resource_usages = account(
             inputs,
@@ -406,7 +407,7 @@ def _measure_missing(
     context: EvaluationContext,
     inputs: Sequence[SetInput],
     sizes: Mapping[str, int | str],
-    layout: Layout,
+    layout: StorageFormat,
 ) -> Mapping[str, int | str]:
     requests: dict[str, SizeRequest] = {}
     for s in inputs:

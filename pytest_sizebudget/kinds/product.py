@@ -23,6 +23,7 @@ from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.budget.system_spec import SystemForm, SystemSpec, parse_system
 from pytest_sizebudget.errors import InputError
 from pytest_sizebudget.input_json import read_json
+from pytest_sizebudget.measure.formats import format_parameters
 from pytest_sizebudget.packages.model import Package
 from pytest_sizebudget.product_inputs import System
 from pytest_sizebudget.report.failure import render_generic_failure
@@ -379,7 +380,7 @@ def _product(loader: SystemLoader, b: ProductBudget, base: BudgetResult) -> Budg
         maximum = system.maximum_contents_size
         base = replace(base, budget_bytes=maximum)
     index, compressed = loader.index(())
-    layout = loader.bf.blobfs_layout
+    layout = loader.storage_format([system])
     table = size_systems([system], index, compressed, loader.context.sizer, layout)
     usage = account_product(system.packages, table.on_disk)
     details = ProductDetails(
@@ -387,7 +388,7 @@ def _product(loader: SystemLoader, b: ProductBudget, base: BudgetResult) -> Budg
     )
     result = replace(
         base,
-        parameters={"blobfs_layout": layout, "input": system.description},
+        parameters={**format_parameters(layout), "input": system.description},
         packages=usage.packages,
         used_bytes=usage.total_bytes,
         details=details,

@@ -2,9 +2,10 @@
 
 ``used_bytes`` is ``peak_bytes``, checked against ``capacity_bytes``:
 max(disk(from ∪ to), slots × disk(to)) + the update package's blobs in neither; an
-optional ``download_budget_bytes`` bounds ``download_bytes``, the stored data sizes of the
-blobs the device does not have yet (see ``systems.py``).  The failure text names which
-limit is exceeded and the new blobs that contribute most.
+optional ``download_budget_bytes`` bounds ``download_bytes``, the Type-1 delivery-blob
+sizes of the blobs the device does not have yet (``download_size: "stored"``: their
+stored data sizes; see ``systems.py``).  The failure text names which limit is exceeded
+and the new blobs that contribute most.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.budget.system_spec import SYSTEM_FORMS, SystemSpec, parse_system
 from pytest_sizebudget.errors import shown
+from pytest_sizebudget.measure.formats import format_parameters
 from pytest_sizebudget.product_inputs import System
 from pytest_sizebudget.report.failure import creep_text
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
@@ -37,6 +39,10 @@ from pytest_sizebudget.units import describe, format_bytes
 from .base import BudgetKind, EntryParser, EvaluationContext
 
 _COMMON = ("name", "creep_budget_bytes", "owner")
+# What download_bytes counts per new blob: the Type-1 delivery blob an OTA fetches
+# (default), or the data the filesystem stores (blobs.json compressed_file_size; the
+# meaning before delivery blobs were modelled).
+DOWNLOAD_SIZES = ("delivery_blob", "stored")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +54,7 @@ class UpdateBudget(Budget):
     update_package: FileRef | None = None
     download_budget_bytes: int | None = None
     slots: int = 1
+    download_size: str = "delivery_blob"  # one of DOWNLOAD_SIZES
 
     @property
     def kind(self) -> str:
@@ -94,7 +101,7 @@ class UpdateDetails(Details):
                 {
                     "merkle": n.merkle,
                     "size": n.on_disk,
-                    "stored_bytes": n.stored,
+                    "download_bytes": n.stored,
                     "saves_peak_bytes": n.saves_peak,
                     "in": list(n.where),
                 }
@@ -125,7 +132,8 @@ class UpdateDetails(Details):
                 NewBlob(
                     merkle=str(n["merkle"]),
                     on_disk=int(n["size"]),
-                    stored=_int_or_none(n["stored_bytes"]),
+                    # "stored_bytes": reports written before delivery-blob sizes
+                    stored=_int_or_none(n.get("download_bytes", n.get("stored_bytes"))),
                     where=tuple(str(w) for w in n["in"]),
                     saves_peak=int(n["saves_peak_bytes"]),
                 )
@@ -152,6 +160,7 @@ def parse_update(
         *_COMMON,
         "capacity_bytes",
         "download_budget_bytes",
+        "download_size",
         "slots",
         "from",
         "to",
@@ -161,6 +170,7 @@ def parse_update(
         return None
     common = common_fields(r, entry, path, "capacity_bytes")
     download = r.size(entry, path, "download_budget_bytes")
+    download_size = r.string(entry, path, "download_size", choices=DOWNLOAD_SIZES)
     slots = 1
     if "slots" in entry:
         raw = entry["slots"]
@@ -198,6 +208,7 @@ def parse_update(
         update_package=update_package,
         download_budget_bytes=download,
         slots=slots,
+        download_size=download_size or "delivery_blob",
     )
 
 
@@ -287,12 +298,14 @@ def _update(loader: SystemLoader, b: UpdateBudget, base: BudgetResult) -> Budget
     p_set = systems[2].merkles() if len(systems) == 3 else set()
     new = (t_set | p_set) - f_set
     index, compressed = loader.index([*b.source.blob_sizes, *b.target.blob_sizes])
+    layout = loader.storage_format(systems)
+    delivery = b.download_size == "delivery_blob"
     table = size_systems(
-        systems, index, compressed, loader.context.sizer, loader.bf.blobfs_layout, new
+        systems, index, compressed, loader.context.sizer, layout, new, delivery=delivery
     )
     where = where_used(systems[1:])
-    layout = loader.bf.blobfs_layout
-    result = replace(base, parameters={"blobfs_layout": layout, "slots": b.slots})
+    parameters = {**format_parameters(layout), "slots": b.slots, "download_size": b.download_size}
+    result = replace(base, parameters=parameters)
     if table.why_no_size:
         text = missing_text(
             f"update {b.name!r}", "no known on-disk size", table.why_no_size, where_used(systems)
@@ -380,7 +393,11 @@ def render_update_failure(result: BudgetResult, top_n: int = 10) -> str:
         rows.append(("update package", format_bytes(x.update_package_bytes)))
     if result.creep_budget_bytes or result.creep_budget_percent is not None:
         rows.append(("creep budget", creep_text(result)))
-    rows.append(("blobfs layout", str(result.parameters.get("blobfs_layout"))))
+    filesystem = "fxfs" if result.parameters.get("filesystem") == "fxfs" else "blobfs"
+    if "blobfs_layout" in result.parameters:
+        filesystem += f" ({result.parameters['blobfs_layout']} layout)"
+    rows.append(("filesystem", filesystem))
+    rows.append(("download is", _download_meaning(result.parameters.get("download_size"))))
     rows.append(("file", f"{result.file}:{result.line} ({result.key})"))
     lines.extend(f"  {label:<15} {value}" for label, value in rows)
     lines.append("")
@@ -389,6 +406,12 @@ def render_update_failure(result: BudgetResult, top_n: int = 10) -> str:
         lines.append("")
         lines.extend(x.download_unknown.splitlines())
     return "\n".join(lines)
+
+
+def _download_meaning(mode: object) -> str:
+    if mode == "stored":
+        return "Σ stored data size of the new blobs (download_size: stored)"
+    return "Σ Type-1 delivery-blob size of the new blobs"
 
 
 def _contributors(new_blobs: Sequence[NewBlob], peak_failed: bool, top_n: int) -> list[str]:

@@ -6,9 +6,11 @@ from .blob import BlobMeasurement
 from .blobfs import LAYOUTS, Layout
 from .cache import BlobCache
 from .engine import BlobRequest, EngineStats, MeasurementEngine, ProgressCallback
+from .formats import STORAGE_FORMATS, StorageFormat
 
 __all__ = [
     "LAYOUTS",
+    "STORAGE_FORMATS",
     "BlobCache",
     "BlobMeasurement",
     "BlobRequest",
@@ -16,4 +18,5 @@ __all__ = [
     "Layout",
     "MeasurementEngine",
     "ProgressCallback",
+    "StorageFormat",
 ]

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
 from pytest_sizebudget.errors import MeasurementError
 from pytest_sizebudget.paths import PathProblem, check_path, open_file, printable
 
-from .blobfs import Layout, check_layout, max_useful_compressed_size, stored_size
+from .blobfs import (
+    Layout,
+    archive_header_size,
+    frame_count,
+    max_useful_compressed_size,
+    stored_size,
+)
 from .compress import ChunkedSizer, batch_size
+from .delivery import DELIVERY_RULE_VERSION, delivery_size, max_useful_archive_size
+from .formats import StorageFormat, check_format
+from .fxfs import FRAME_CHECKSUM_BYTES, frame_bytes, fxfs_size, max_useful_frames_size
 from .memory import ByteBudget, CompressorPool
 from .merkle import MerkleHasher
 
@@ -28,12 +37,16 @@ READ_SIZE = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class BlobMeasurement:
-    """What blobfs would store for one blob, in the terms of blobs.json.
+    """What blobfs or Fxfs would store for one blob, in the terms of blobs.json.
 
-    ``compressed_bytes`` is the chunked archive size when blobfs keeps the blob
-    compressed, else ``None``.  ``stored_data_bytes`` is what is written (and what an
-    update transfers): the archive size or the file size.  ``size_on_disk`` is the block
-    aligned size, blobs.json's ``size`` / ``used_space_in_blobfs``.
+    ``layout`` is the storage format: a blobfs layout, or ``"fxfs"``.
+    ``compressed_bytes`` is the compressed data size when the filesystem keeps the blob
+    compressed (blobfs: the chunked archive; Fxfs: the frames alone), else ``None``.
+    ``stored_data_bytes`` is what is written: that size or the file size.
+    ``merkle_tree_bytes`` is blobfs's Merkle tree, or Fxfs's serialized metadata.
+    ``size_on_disk`` is the block aligned size, blobs.json's ``size`` /
+    ``used_space_in_blobfs``.  ``delivery_bytes`` is the Type-1 delivery blob's size
+    (what an OTA downloads), ``None`` when it was not asked for.
     """
 
     merkle: str
@@ -42,7 +55,39 @@ class BlobMeasurement:
     stored_data_bytes: int
     merkle_tree_bytes: int
     size_on_disk: int
-    layout: Layout
+    layout: StorageFormat
+    delivery_bytes: int | None = None
+
+    @classmethod
+    def from_frames(
+        cls,
+        merkle: str,
+        file_size: int,
+        frames: Sequence[int] | None,
+        fmt: StorageFormat,
+        *,
+        delivery: bool = False,
+    ) -> BlobMeasurement:
+        """From the chunked frames' sizes (blobfs's, without checksums), or ``None`` when
+        they were not needed: compression cannot pay in ``fmt`` (nor, with ``delivery``,
+        for the delivery blob)."""
+        typed = None if frames is None else frame_bytes(frames)
+        delivered = delivery_size(file_size, typed) if delivery else None
+        if fmt == "fxfs":
+            fx = fxfs_size(file_size, typed)
+            return cls(
+                merkle=merkle,
+                file_size=file_size,
+                compressed_bytes=fx.data_bytes if fx.compressed else None,
+                stored_data_bytes=fx.data_bytes,
+                merkle_tree_bytes=fx.metadata_bytes,
+                size_on_disk=fx.size_on_disk,
+                layout=fmt,
+                delivery_bytes=delivered,
+            )
+        archive = None if frames is None else archive_header_size(len(frames)) + sum(frames)
+        blobfs = cls.from_sizes(merkle, file_size, archive, fmt)
+        return replace(blobfs, delivery_bytes=delivered)
 
     @classmethod
     def from_sizes(
@@ -60,7 +105,7 @@ class BlobMeasurement:
         )
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "merkle": self.merkle,
             "file_size": self.file_size,
             "compressed_bytes": self.compressed_bytes,
@@ -69,6 +114,12 @@ class BlobMeasurement:
             "size_on_disk": self.size_on_disk,
             "layout": self.layout,
         }
+        if self.delivery_bytes is not None:
+            # The rule travels with the size: a cache entry made under another rule is
+            # read without it (and the blob measured again when it is needed).
+            out["delivery_bytes"] = self.delivery_bytes
+            out["delivery_rule"] = DELIVERY_RULE_VERSION
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> BlobMeasurement:
@@ -87,6 +138,11 @@ class BlobMeasurement:
         if not isinstance(layout, str):
             raise ValueError(f"field 'layout' must be a string, got {layout!r}")
         compressed = data.get("compressed_bytes")
+        delivered = None
+        if data.get("delivery_bytes") is not None and data.get("delivery_rule") == (
+            DELIVERY_RULE_VERSION
+        ):
+            delivered = integer("delivery_bytes")
         return cls(
             merkle=merkle,
             file_size=integer("file_size"),
@@ -94,7 +150,8 @@ class BlobMeasurement:
             stored_data_bytes=integer("stored_data_bytes"),
             merkle_tree_bytes=integer("merkle_tree_bytes"),
             size_on_disk=integer("size_on_disk"),
-            layout=check_layout(layout),
+            layout=check_format(layout),
+            delivery_bytes=delivered,
         )
 
 
@@ -212,9 +269,28 @@ def hash_file(path: Path, *, expected_size: int | None = None) -> tuple[str, Fil
     return hasher.hexdigest(), identity
 
 
+def compression_limit(file_size: int, fmt: StorageFormat, *, delivery: bool = False) -> int | None:
+    """Largest chunked archive size (blobfs's frames, header and seek table) for which
+    some answer asked for still depends on the frames: beyond it every one is "raw", so
+    the compressor may stop.  ``None`` when no answer needs compression."""
+    if fmt == "fxfs":
+        frames = max_useful_frames_size(file_size)
+        n = frame_count(file_size)
+        # Fxfs's frames carry checksums; the archive counts header and seek table.
+        fmt_limit = (
+            None if frames is None else frames - FRAME_CHECKSUM_BYTES * n + archive_header_size(n)
+        )
+    else:
+        fmt_limit = max_useful_compressed_size(file_size, fmt)
+    limits = [fmt_limit] if fmt_limit is not None else []
+    if delivery:
+        limits.append(max_useful_archive_size(file_size))
+    return max(limits) if limits else None
+
+
 def measure_file(
     path: Path,
-    layout: Layout,
+    layout: StorageFormat,
     *,
     expected_size: int | None = None,
     expected_merkle: str | None = None,
@@ -222,8 +298,10 @@ def measure_file(
     in_flight: ByteBudget | None = None,
     pool: CompressorPool | None = None,
     on_bytes: Callable[[bytes], object] | None = None,
+    delivery: bool = False,
 ) -> tuple[BlobMeasurement, FileIdentity]:
-    """Merkle root and blobfs size of one file, reading it once.
+    """Merkle root and stored size of one file in ``layout`` (a blobfs layout or Fxfs),
+    and with ``delivery`` its delivery-blob size, reading it once.
 
     With an ``executor`` the compression of the blob's chunk batches runs there while this
     thread keeps reading and hashing; ``in_flight`` bounds the bytes waiting for it and
@@ -236,7 +314,7 @@ def measure_file(
         check_expected_size(path, size, expected_size)
         hasher = MerkleHasher()
         sinks: list[Callable[[bytes], object]] = [hasher.update]
-        limit = max_useful_compressed_size(size, layout)
+        limit = compression_limit(size, layout, delivery=delivery)
         sizer: ChunkedSizer | None = None
         if limit is not None:
             sizer = ChunkedSizer(
@@ -258,6 +336,9 @@ def measure_file(
                 sizer.abandon()
             raise
     merkle = hasher.hexdigest()
-    compressed = sizer.finish() if sizer is not None else None
+    frames = None
+    if sizer is not None and sizer.finish() is not None:
+        frames = sizer.frame_sizes
     check_expected_merkle(path, merkle, expected_merkle)
-    return BlobMeasurement.from_sizes(merkle, size, compressed, layout), identity
+    measured = BlobMeasurement.from_frames(merkle, size, frames, layout, delivery=delivery)
+    return measured, identity

@@ -32,8 +32,10 @@ from typing import Final
 from pytest_sizebudget.paths import PathProblem, read_bytes
 
 from .blob import BlobMeasurement, FileIdentity
-from .blobfs import CHUNK_RULE_VERSION, Layout
+from .blobfs import CHUNK_RULE_VERSION
 from .compress import libzstd_version
+from .formats import StorageFormat
+from .fxfs import FXFS_RULE_VERSION
 from .memory import ZSTD_LEVEL
 from .remote import RemoteCache
 
@@ -48,15 +50,21 @@ CACHE_FORMAT: Final = 1
 DEFAULT_RACY_SECONDS: Final = 2.0
 
 
-def params_fingerprint(layout: Layout) -> str:
-    """Everything besides the content that changes a blob's measurement, as one short hash."""
-    params = {
+def params_fingerprint(layout: StorageFormat) -> str:
+    """Everything besides the content that changes a blob's measurement, as one short hash.
+
+    The libzstd version is part of it, so sizes measured with a libzstd whose output
+    differs from Fuchsia's never answer for one that matches it, nor the other way.
+    """
+    params: dict[str, object] = {
         "cache_format": CACHE_FORMAT,
         "layout": layout,
         "zstd_level": ZSTD_LEVEL,
         "chunk_rule": CHUNK_RULE_VERSION,
         "libzstd": libzstd_version(),
     }
+    if layout == "fxfs":  # only here, so that blobfs fingerprints stay what they were
+        params["fxfs_rule"] = FXFS_RULE_VERSION
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -122,7 +130,7 @@ class BlobCache:
     def __init__(
         self,
         root: Path | str | None,
-        layout: Layout,
+        layout: StorageFormat,
         *,
         racy_seconds: float = DEFAULT_RACY_SECONDS,
         remote: RemoteCache | None = None,

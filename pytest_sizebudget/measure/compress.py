@@ -29,8 +29,33 @@ BATCH_TARGET_BYTES: Final = 1 << 20
 _DEFAULT_POOL: Final = CompressorPool()
 
 
+# libzstd versions whose level-14 output is known to be Fuchsia's: Fuchsia builds 1.5.7
+# (third_party/zstd/README.fuchsia); 1.5.6 gives the same bytes, 1.5.5 does not (252 of
+# 397 real files differ in bytes, 6 in blocks).  zstandard 0.23 bundles 1.5.6, 0.24 and
+# 0.25 bundle 1.5.7; a build against a system libzstd may use another.
+FUCHSIA_LIBZSTD_VERSIONS: Final = ("1.5.6", "1.5.7")
+
+
 def libzstd_version() -> str:
     return ".".join(str(part) for part in zstandard.ZSTD_VERSION)
+
+
+def libzstd_matches_fuchsia(version: str | None = None) -> bool:
+    """Whether the libzstd in use (or ``version``) compresses exactly as Fuchsia's."""
+    return (libzstd_version() if version is None else version) in FUCHSIA_LIBZSTD_VERSIONS
+
+
+def libzstd_warning(version: str | None = None) -> str | None:
+    """What to tell the user when measured sizes may not be Fuchsia's, else ``None``."""
+    version = libzstd_version() if version is None else version
+    if libzstd_matches_fuchsia(version):
+        return None
+    return (
+        f"libzstd {version} is not a version whose output is known to equal Fuchsia's "
+        f"({' or '.join(FUCHSIA_LIBZSTD_VERSIONS)}): measured blob sizes may differ from "
+        "Fuchsia's by a block per blob, and Fxfs metadata and delivery-blob sizes by "
+        "bytes; install zstandard>=0.23 with its bundled libzstd"
+    )
 
 
 def frame_sizes(
@@ -96,6 +121,10 @@ class ChunkedSizer:
         self._gave_up = False
         self._futures: list[Future[None]] = []
         self.frames_compressed = 0
+        # Each frame's size by index (Fxfs's metadata needs their order), and the index of
+        # the next batch's first frame.
+        self._frames = [0] * frame_count(total_size)
+        self._next_frame = 0
         if limit is not None and self._produced > limit:
             self._gave_up = True
 
@@ -131,28 +160,34 @@ class ChunkedSizer:
     def _dispatch(self, data: bytes) -> None:
         if self._gave_up:
             return
-        if self._executor is None:
-            self._compress_batch(data)
+        first = self._next_frame
+        self._next_frame += -(-len(data) // self.chunk)
+        # A blob of one batch is compressed by the thread that read it: the readers run in
+        # parallel anyway, and for the many small blobs that delivery sizes and Fxfs
+        # compress, a task per blob cost more than the compression.
+        if self._executor is None or self.total_size <= self.batch:
+            self._compress_batch(data, first)
             return
         budget = self._in_flight
         if budget is not None:
             budget.acquire(len(data))
-        future = self._executor.submit(self._compress_batch, data)
+        future = self._executor.submit(self._compress_batch, data, first)
         if budget is not None:
             size = len(data)
             future.add_done_callback(lambda _: budget.release(size))
         self._futures.append(future)
 
-    def _compress_batch(self, data: bytes) -> None:
+    def _compress_batch(self, data: bytes, first: int = 0) -> None:
         # The limit is checked after every frame, not every batch, so that the proof that
         # compression cannot pay stops work on the other threads' batches too.
         view = memoryview(data)
-        for start in range(0, len(view), self.chunk):
+        for index, start in enumerate(range(0, len(view), self.chunk), first):
             if self._gave_up:
                 return
             piece = view[start : start + self.chunk]
             with self._pool.borrow(len(piece)) as compressor:
                 produced = len(compressor.compress(piece))
+            self._frames[index] = produced
             with self._lock:
                 self.frames_compressed += 1
                 self._produced += produced
@@ -170,6 +205,12 @@ class ChunkedSizer:
             future.result()  # re-raises a failure inside libzstd
         self._futures.clear()
         return None if self._gave_up else self._produced
+
+    @property
+    def frame_sizes(self) -> list[int] | None:
+        """After ``finish()``: each frame's compressed size in order (no checksums), or
+        ``None`` when compression gave up."""
+        return None if self._gave_up else list(self._frames)
 
     def abandon(self) -> None:
         """Stop early (the read failed): let in-flight batches skip their remaining chunks."""

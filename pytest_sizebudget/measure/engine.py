@@ -39,9 +39,10 @@ from .blob import (
     measure_file,
     stat_blob,
 )
-from .blobfs import COMPRESSION_THRESHOLD, Layout, check_layout
+from .blobfs import COMPRESSION_THRESHOLD
 from .cache import BlobCache
 from .compress import BATCH_TARGET_BYTES
+from .formats import StorageFormat, check_format
 from .memory import ByteBudget, CompressorPool
 
 _T = TypeVar("_T")
@@ -159,12 +160,12 @@ class _PathState:
 
 
 class MeasurementEngine:
-    """Measures blob files for one blobfs layout.  Safe to reuse, not to share between
-    threads concurrently."""
+    """Measures blob files for one storage format (a blobfs layout, or Fxfs).  Safe to
+    reuse, not to share between threads concurrently."""
 
     def __init__(
         self,
-        layout: Layout | str = "compact",
+        layout: StorageFormat | str = "compact",
         cache: BlobCache | None = None,
         threads: int | None = None,
         progress: ProgressCallback | None = None,
@@ -172,7 +173,7 @@ class MeasurementEngine:
         progress_interval: float = 0.25,
         compressors: CompressorPool | None = None,
     ) -> None:
-        self.layout: Layout = check_layout(layout)
+        self.layout: StorageFormat = check_format(layout)
         self.cache = cache if cache is not None else BlobCache(None, self.layout)
         if self.cache.layout != self.layout:
             raise ValueError(
@@ -184,10 +185,27 @@ class MeasurementEngine:
         self.progress_interval = progress_interval
         self.last_stats = EngineStats()
         self._last_report = 0.0
+        self._delivery = False  # this call also wants delivery-blob sizes
 
     # -- public entry points ---------------------------------------------------------
 
     def measure(
+        self, requests: Sequence[BlobRequest], *, delivery: bool = False
+    ) -> dict[BlobRequest, BlobMeasurement | MeasurementError]:
+        """One answer per request; with ``delivery`` every answer has ``delivery_bytes``
+        (a cached answer without it is measured again)."""
+        self._delivery = delivery
+        try:
+            return self._measure(requests)
+        finally:
+            self._delivery = False
+
+    def _usable(self, hit: BlobMeasurement | None) -> BlobMeasurement | None:
+        if hit is None or (self._delivery and hit.delivery_bytes is None):
+            return None
+        return hit
+
+    def _measure(
         self, requests: Sequence[BlobRequest]
     ) -> dict[BlobRequest, BlobMeasurement | MeasurementError]:
         unique = list(dict.fromkeys(requests))
@@ -199,7 +217,7 @@ class MeasurementEngine:
         self.cache.prefetch(r.expected_merkle for r in unique if not r.verify)
         for request in unique:
             if request.expected_merkle is not None and not request.verify:
-                hit = self.cache.get(request.expected_merkle)
+                hit = self._usable(self.cache.get(request.expected_merkle))
                 # One stat: a file that no longer has the blob's length is measured like
                 # any other, so a warm run gives the error a cold run gives.
                 if hit is not None and has_size(request.source, hit.file_size):
@@ -278,7 +296,7 @@ class MeasurementEngine:
             if not state.requests:  # hash_only: the merkle is the whole answer
                 counters.blobs_done += 1
                 continue
-            hit = self.cache.get(state.merkle)
+            hit = self._usable(self.cache.get(state.merkle))
             if hit is not None:
                 counters.cache_hits += 1
                 counters.blobs_done += state.weight
@@ -287,7 +305,7 @@ class MeasurementEngine:
     def _resolve_from_cache(self, states: list[_PathState], counters: _Counters) -> None:
         for state in states:
             if state.result is None and state.merkle is not None:
-                hit = self.cache.get(state.merkle)
+                hit = self._usable(self.cache.get(state.merkle))
                 if hit is not None:
                     counters.cache_hits += 1
                     counters.blobs_done += state.weight
@@ -390,6 +408,7 @@ class MeasurementEngine:
                     in_flight=in_flight,
                     pool=self.compressors,
                     on_bytes=counters.add_bytes,
+                    delivery=self._delivery,
                 )
                 if head.merkle is not None and measured.merkle != head.merkle:
                     raise MeasurementError(

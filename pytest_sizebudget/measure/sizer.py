@@ -27,10 +27,11 @@ from typing import Protocol
 from pytest_sizebudget.errors import MeasurementError
 
 from .blob import BlobMeasurement, has_size
-from .blobfs import CHUNK_RULE_VERSION, Layout
+from .blobfs import CHUNK_RULE_VERSION
 from .cache import CACHE_FORMAT, BlobCache, read_entry, seal, unseal, write_atomically
-from .compress import libzstd_version
+from .compress import libzstd_matches_fuchsia, libzstd_version, libzstd_warning
 from .engine import BlobRequest, EngineStats, MeasurementEngine
+from .formats import StorageFormat
 from .memory import DEFAULT_COMPRESSION_MEMORY, ZSTD_LEVEL, CompressorPool
 from .remote import RemoteCache
 
@@ -64,15 +65,17 @@ class BlobSizer(Protocol):
     verify: bool  # --sizebudget-verify: check manifest blobs against their content
 
     def size_blobs(
-        self, requests: Sequence[SizeRequest], layout: Layout
+        self, requests: Sequence[SizeRequest], layout: StorageFormat
     ) -> Mapping[str, int | str]:
-        """merkle -> on-disk bytes, or the reason it has none."""
+        """merkle -> on-disk bytes in ``layout`` (a blobfs layout or "fxfs"), or the
+        reason it has none."""
         ...
 
     def measure_blobs(
-        self, requests: Sequence[BlobRequest], layout: Layout
+        self, requests: Sequence[BlobRequest], layout: StorageFormat, *, delivery: bool = False
     ) -> Mapping[BlobRequest, BlobMeasurement | MeasurementError]:
-        """Full measurements: on-disk and stored data sizes, merkle root."""
+        """Full measurements: on-disk and stored data sizes, merkle root; with
+        ``delivery`` also each blob's Type-1 delivery-blob size."""
         ...
 
     def hash_files(self, paths: Sequence[Path]) -> Mapping[Path, str | MeasurementError]:
@@ -126,12 +129,19 @@ def _duration(seconds: float) -> str:
 
 
 def size_parameters() -> dict[str, object]:
-    """Everything besides content and layout that determines a measured size."""
-    return {
+    """Everything besides content and layout that determines a measured size, and
+    whether the libzstd in use is known to give Fuchsia's sizes (with the warning when
+    it is not)."""
+    out: dict[str, object] = {
         "zstd_level": ZSTD_LEVEL,
         "libzstd_version": libzstd_version(),
         "chunk_rule_version": CHUNK_RULE_VERSION,
+        "libzstd_matches_fuchsia": libzstd_matches_fuchsia(),
     }
+    warning = libzstd_warning()
+    if warning is not None:
+        out["libzstd_warning"] = warning
+    return out
 
 
 def add_stats(a: EngineStats, b: EngineStats) -> EngineStats:
@@ -266,7 +276,7 @@ class EngineSizer:
 
     # -- engines and bookkeeping ---------------------------------------------------
 
-    def engine(self, layout: Layout) -> MeasurementEngine:
+    def engine(self, layout: StorageFormat) -> MeasurementEngine:
         found = self._engines.get(layout)
         if found is None:
             found = MeasurementEngine(
@@ -357,7 +367,7 @@ class EngineSizer:
     # -- BlobSizer -------------------------------------------------------------------
 
     def size_blobs(
-        self, requests: Sequence[SizeRequest], layout: Layout
+        self, requests: Sequence[SizeRequest], layout: StorageFormat
     ) -> Mapping[str, int | str]:
         engine = self.engine(layout)
         out: dict[str, int | str] = {}
@@ -467,15 +477,16 @@ class EngineSizer:
     # -- BlobMeasurer (product and update budgets) ---------------------------------------
 
     def measure_blobs(
-        self, requests: Sequence[BlobRequest], layout: Layout
+        self, requests: Sequence[BlobRequest], layout: StorageFormat, *, delivery: bool = False
     ) -> Mapping[BlobRequest, BlobMeasurement | MeasurementError]:
-        """Full measurements (on-disk and stored data sizes), under the same per-blob locks."""
+        """Full measurements (on-disk and stored data sizes, and with ``delivery`` the
+        delivery-blob size), under the same per-blob locks."""
         engine = self.engine(layout)
         out: dict[BlobRequest, BlobMeasurement | MeasurementError] = {}
 
         def measure(batch: Sequence[BlobRequest]) -> None:
             if batch:
-                out.update(engine.measure(batch))
+                out.update(engine.measure(batch, delivery=delivery))
                 self._settle(engine.last_stats)
 
         by_merkle: dict[str, list[BlobRequest]] = {}

@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+import zstandard
 
 from tests.conftest import Product
 from tests.unit.test_product import ON_DISK, STORED, scenario
@@ -34,6 +35,8 @@ def budgets(product: Product, capacity: int = 204800, download: int = 73000) -> 
                     "name": "OTA 1 to 2",
                     "capacity_bytes": capacity,
                     "download_budget_bytes": download,
+                    # The blobs are not on disk: count the stored sizes blobs.json states.
+                    "download_size": "stored",
                     "from": {"packages": ["v1/sys.json", "v1/app.json"]},
                     "to": {"packages": ["v2/sys.json", "v2/app.json"]},
                     "update_package": "v2/update.json",
@@ -184,7 +187,7 @@ def test_measured_blobs_go_through_the_sizers_cache(pytester: pytest.Pytester) -
                     {
                         "name": "u",
                         "capacity_bytes": "1 MiB",
-                        "download_budget_bytes": 100,
+                        "download_budget_bytes": 112,
                         "from": {"packages": ["v1.json"]},
                         "to": {"packages": ["v2.json"]},
                     }
@@ -197,6 +200,10 @@ def test_measured_blobs_go_through_the_sizers_cache(pytester: pytest.Pytester) -
     )
     result.assert_outcomes(passed=2)
     ota = json.loads((pytester.path / "r.json").read_text())["budgets"][0]
-    assert ota["download_bytes"] == 100  # b: 100 bytes, stored uncompressed
+    # b as a Type-1 delivery blob: 28-byte header, then its archive (32-byte header, one
+    # 32-byte seek entry, one level-14 frame with checksum), not larger than its 100 bytes.
+    frame = len(zstandard.ZstdCompressor(level=14, write_checksum=True).compress(data["b"]))
+    assert ota["download_bytes"] == 28 + 32 + 32 + frame == 112
+    assert ota["parameters"]["download_size"] == "delivery_blob"
     assert ota["peak_bytes"] == 8192 + 8192  # a (zstd keeps it in one block) + b
     assert any(p.is_file() for p in (pytester.path / "cache").rglob("*"))

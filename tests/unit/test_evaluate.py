@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pytest_sizebudget.budget.model import Layout
 from pytest_sizebudget.budget.parse import load_budget_file
 from pytest_sizebudget.evaluate import BudgetEvaluator
+from pytest_sizebudget.measure.formats import StorageFormat
 from pytest_sizebudget.measure.sizer import EngineSizer, SizeRequest
 from pytest_sizebudget.packages.blob_sizes import BlobSizeStore
 from pytest_sizebudget.report.model import BudgetResult
@@ -22,10 +22,10 @@ class FakeBlobfs(EngineSizer):
     def __init__(self, sizes: Mapping[str, int | str]) -> None:
         super().__init__(None, threads=1)
         self.sizes = sizes
-        self.asked: list[tuple[list[str], Layout]] = []
+        self.asked: list[tuple[list[str], StorageFormat]] = []
 
     def size_blobs(
-        self, requests: Sequence[SizeRequest], layout: Layout
+        self, requests: Sequence[SizeRequest], layout: StorageFormat
     ) -> Mapping[str, int | str]:
         self.asked.append(([r.merkle for r in requests], layout))
         return {r.merkle: self.sizes[r.merkle] for r in requests if r.merkle in self.sizes}

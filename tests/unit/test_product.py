@@ -164,6 +164,8 @@ def test_update_budget_from_manifests(product: Product) -> None:
                     "name": "OTA",
                     "capacity_bytes": 204800,
                     "download_budget_bytes": 73000,
+                    # The blobs are not on disk: count the stored sizes blobs.json states.
+                    "download_size": "stored",
                     "from": {"packages": ["v1/sys.json", "v1/app.json"]},
                     "to": {"packages": ["v2/sys.json", "v2/app.json"]},
                     "update_package": "v2/update.json",
@@ -172,6 +174,7 @@ def test_update_budget_from_manifests(product: Product) -> None:
                     "name": "OTA A/B",
                     "capacity_bytes": 204800,
                     "download_budget_bytes": 72999,
+                    "download_size": "stored",
                     "slots": 2,
                     "from": {"packages": ["v1/sys.json", "v1/app.json"]},
                     "to": {"packages": ["v2/sys.json", "v2/app.json"]},
@@ -283,9 +286,10 @@ def test_update_from_a_json_report_gives_no_download_without_stored_sizes(
         ]
     }
     write_json(product.root / "v2/report.json", report)
-    budget = {
+    budget: dict[str, object] = {
         "name": "OTA",
         "capacity_bytes": "1 MiB",
+        "download_size": "stored",
         "from": {"packages": ["v1/sys.json", "v1/app.json"]},
         "to": {"report": "v2/report.json"},
     }
@@ -306,6 +310,12 @@ def test_update_from_a_json_report_gives_no_download_without_stored_sizes(
     ok = evaluate(product, {"blob_sizes": "blobs.json", "update_budgets": [budget]})["OTA"]
     assert ok.error is None
     assert update_details(ok).download_bytes == 3000 + 20000 + 45000
+    # Delivery blobs (the default) are measured from the bytes, which a report lacks.
+    del budget["download_size"]
+    dl = evaluate(product, {"blob_sizes": "blobs.json", "update_budgets": [budget]})["OTA"]
+    assert dl.error is not None
+    assert "a delivery-blob size is measured from the blob's bytes" in dl.error
+    assert 'download_size: "stored"' in dl.error
 
 
 def test_unreadable_from_and_to_are_clear_errors(product: Product) -> None:
@@ -397,14 +407,23 @@ def test_sizes_are_measured_when_no_blobs_json_covers_them(tmp_path: Path) -> No
     }
     results = evaluate(Product(tmp_path), budget)
     engine = MeasurementEngine("compact")
-    got = engine.measure([BlobRequest(tmp_path / f, merkle_root(d)) for f, d in blobs.items()])
+    got = engine.measure(
+        [BlobRequest(tmp_path / f, merkle_root(d)) for f, d in blobs.items()], delivery=True
+    )
     old_m, new_m = (got[r] for r in got)
     assert not isinstance(old_m, Exception)
     assert not isinstance(new_m, Exception)
     assert new_m.compressed_bytes is not None  # kept compressed: download < file size
     u = results["u"]
     assert u.error is None
-    assert update_details(u).download_bytes == new_m.stored_data_bytes < len(new)
+    # The delivery blob: its header, and the archive's frames with their checksums.
+    assert new_m.delivery_bytes is not None
+    assert update_details(u).download_bytes == new_m.delivery_bytes < len(new)
+    assert new_m.delivery_bytes == 28 + new_m.stored_data_bytes + 4 * -(-len(new) // 32768)
+    assert u.parameters["download_size"] == "delivery_blob"
+    stored = dict(budget["update_budgets"][0], download_size="stored")  # type: ignore[index]
+    old_meaning = evaluate(Product(tmp_path), {"update_budgets": [stored]})["u"]
+    assert update_details(old_meaning).download_bytes == new_m.stored_data_bytes
     assert update_details(u).peak_bytes == old_m.size_on_disk + new_m.size_on_disk
     assert results["p"].used_bytes == old_m.size_on_disk + new_m.size_on_disk
 
