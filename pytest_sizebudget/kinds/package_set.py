@@ -19,6 +19,7 @@ from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef, Layout
 from pytest_sizebudget.errors import InputError, SizeBudgetError
 from pytest_sizebudget.measure.sizer import SizeRequest
 from pytest_sizebudget.packages.model import Package
+from pytest_sizebudget.report.breakdown import Breakdown, generic_breakdown
 from pytest_sizebudget.report.failure import render_generic_failure
 from pytest_sizebudget.report.model import BudgetResult, Details, NoDetails
 
@@ -98,6 +99,11 @@ class PackageSetKind(BudgetKind):
 
     def details_from_dict(self, data: Mapping[str, Any]) -> Details:
         return PackageSetDetails(merged=True) if data.get("merged") is True else NoDetails()
+
+    def breakdown(self, result: BudgetResult, top_n: int) -> Sequence[Breakdown]:
+        # Packages by charged bytes, their largest blobs, and what changed since the
+        # baseline: the same contributors as the failure text.
+        return generic_breakdown(result, top_n)
 
     def failure_text(self, result: BudgetResult, top_n: int) -> str:
         return render_generic_failure(result, self.title(result), top_n, breakdown=True)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile
 from pytest_sizebudget.budget.system_spec import SystemForm, SystemSpec, parse_system
+from pytest_sizebudget.report.breakdown import Breakdown, figures_breakdown, generic_breakdown
 from pytest_sizebudget.report.failure import render_generic_failure
 from pytest_sizebudget.report.model import BudgetResult, Details
 from pytest_sizebudget.systems import (
@@ -91,6 +92,18 @@ class ProductKind(BudgetKind):
 
     def failure_text(self, result: BudgetResult, top_n: int) -> str:
         return render_generic_failure(result, self.title(result), top_n, breakdown=True)
+
+    def breakdown(self, result: BudgetResult, top_n: int) -> Sequence[Breakdown]:
+        tables = generic_breakdown(result, top_n)
+        x = result.details
+        if result.error is not None or not isinstance(x, ProductDetails):
+            return tables
+        figures = (
+            ("distinct blobs", f"{x.distinct_blobs:,}"),
+            ("blob references", f"{x.blob_references:,}"),
+            ("max_contents_bytes", f"{x.max_contents_bytes:,} B"),
+        )
+        return (figures_breakdown("Contents", figures), *tables)
 
     def evaluate(
         self,

@@ -165,8 +165,9 @@ def test_json_report_contract(pytester: pytest.Pytester, pt_product: Product) ->
 
 
 def test_junit_properties_and_switch(pytester: pytest.Pytester, pt_product: Product) -> None:
+    """Properties by default only where the JUnit family's schema allows them (xunit1)."""
     shared_product(pt_product)
-    pytester.runpytest("--sizebudget", "--junitxml=j.xml")
+    pytester.runpytest("--sizebudget", "--junitxml=j.xml", "-o", "junit_family=xunit1")
     cases = ET.parse(pytester.path / "j.xml").getroot().iter("testcase")
     props = {
         c.get("name"): {p.get("name"): p.get("value") for p in c.iter("property")} for c in cases
@@ -176,7 +177,7 @@ def test_junit_properties_and_switch(pytester: pytest.Pytester, pt_product: Prod
         "sizebudget.budget_bytes": "106",
         "sizebudget.creep_budget_bytes": "7",
     }
-    pytester.makeini("[pytest]\nsizebudget_junit_properties = false\n")
+    pytester.makeini("[pytest]\nsizebudget_junit_properties = false\njunit_family = legacy\n")
     pytester.runpytest("--sizebudget", "--junitxml=j2.xml")
     assert not list(ET.parse(pytester.path / "j2.xml").getroot().iter("property"))
 
@@ -188,8 +189,10 @@ def test_gerrit_name_clash_across_files_keeps_both_budgets(
     sizes = pt_product.blobs_json({A: 8192})
     for f, budget in (("a", "1 MiB"), ("b", "4 KiB")):
         pt_product.budget_file(
-            {"blob_sizes": [sizes],
-             "package_set_budgets": [{"name": "Same", "budget_bytes": budget, "packages": [p]}]},
+            {
+                "blob_sizes": [sizes],
+                "package_set_budgets": [{"name": "Same", "budget_bytes": budget, "packages": [p]}],
+            },
             f"{f}.sizebudget.json5",
         )
     result = pytester.runpytest("--sizebudget", "--sizebudget-gerrit=g.json")
@@ -200,9 +203,11 @@ def test_gerrit_name_clash_across_files_keeps_both_budgets(
     assert gerrit["Same [b.sizebudget.json5].budget"] == 4096
     assert gerrit["Same [b.sizebudget.json5]"] == 8192
     assert "Same" not in gerrit
-    result.stdout.fnmatch_lines([
-        "WARNING: budget 'Same' in a.sizebudget.json5 would write Gerrit keys that another "
-        "budget writes too; the Gerrit report keys it as 'Same [[]a.sizebudget.json5]'",
-        "WARNING: budget 'Same' in b.sizebudget.json5 would write Gerrit keys that another "
-        "budget writes too; the Gerrit report keys it as 'Same [[]b.sizebudget.json5]'",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "WARNING: budget 'Same' in a.sizebudget.json5 would write Gerrit keys that another "
+            "budget writes too; the Gerrit report keys it as 'Same [[]a.sizebudget.json5]'",
+            "WARNING: budget 'Same' in b.sizebudget.json5 would write Gerrit keys that another "
+            "budget writes too; the Gerrit report keys it as 'Same [[]b.sizebudget.json5]'",
+        ]
+    )
