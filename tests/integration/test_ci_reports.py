@@ -111,7 +111,9 @@ def test_markdown_metrics_and_job_summary_of_a_failing_run(
 
     families = {
         f.name: f
-        for f in text_string_to_metric_families((pytester.path / "out" / "metrics.txt").read_text())
+        for f in text_string_to_metric_families(  # type: ignore[no-untyped-call]
+            (pytester.path / "out" / "metrics.txt").read_text()
+        )
     }
     assert len(families) == 2 * 15
     for b in report["budgets"]:
