@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import re
 import subprocess
@@ -48,9 +49,11 @@ def test_readme_links_work_on_a_package_index() -> None:
 def _setuptools_builds_this() -> bool:
     if importlib.util.find_spec("build") is None:
         return False
-    import setuptools
-
-    return int(setuptools.__version__.split(".", 1)[0]) >= 77  # SPDX license, license-files
+    try:
+        version = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return int(version.split(".", 1)[0]) >= 77  # SPDX license, license-files
 
 
 @pytest.mark.skipif(
