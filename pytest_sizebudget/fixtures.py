@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,7 +42,16 @@ def sizebudget_sizer(pytestconfig: pytest.Config, sizebudget_settings: Settings)
         verify=sizebudget_settings.verify,
         progress=terminal_progress(pytestconfig),
         compression_memory=sizebudget_settings.compression_memory,
+        run=run_id(pytestconfig),
     )
+
+
+def run_id(config: pytest.Config) -> str:
+    """One id for the whole test run: xdist's, shared by its workers, else this process's."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and workerinput.get("testrunuid"):
+        return str(workerinput["testrunuid"])
+    return uuid.uuid4().hex
 
 
 def cache_root(config: pytest.Config, settings: Settings) -> Path | None:

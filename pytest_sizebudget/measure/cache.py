@@ -119,8 +119,14 @@ class BlobCache:
         layout: Layout,
         *,
         racy_seconds: float = DEFAULT_RACY_SECONDS,
+        run: str | None = None,
     ) -> None:
         self.root = None if root is None else Path(root)
+        # Entries carry the run that wrote them, so that a hit on a blob this run measured
+        # already (in this process or, under xdist, another worker) is told apart from a
+        # measurement kept from an earlier run.
+        self.run = run
+        self.this_run: set[str] = set()  # merkles of entries this run wrote
         self.layout = layout
         self.fingerprint = params_fingerprint(layout)
         self.stat_index = StatIndex(
@@ -179,6 +185,9 @@ class BlobCache:
             return None
         if found.merkle != merkle or found.layout != self.layout:
             return None
+        if self.run is not None and body.get("run") == self.run:
+            with self._lock:
+                self.this_run.add(merkle)
         return found
 
     def put(self, measurement: BlobMeasurement) -> None:
@@ -189,7 +198,10 @@ class BlobCache:
             "key": measurement.merkle,
             "params": self.fingerprint,
             "result": measurement.to_dict(),
+            **({"run": self.run} if self.run is not None else {}),
         }
+        with self._lock:
+            self.this_run.add(measurement.merkle)
         if not write_atomically(self.entry_path(measurement.merkle), seal(body)):
             with self._lock:
                 self.write_failures += 1

@@ -141,6 +141,7 @@ def describe_stats(stats: EngineStats) -> str:
     return (
         f"blob measurement: {stats.files_measured:,} blobs measured "
         f"({stats.blobs_compressed:,} compressed), {stats.cache_hits:,} cache hits, "
+        f"{stats.reused:,} measured earlier in this run and reused, "
         f"{stats.files_hashed:,} files hashed, {stats.stat_index_hits:,} stat-index hits, "
         f"{stats.bytes_read / (1 << 20):,.1f} MiB read"
     )
@@ -223,8 +224,10 @@ class EngineSizer:
         verify: bool = False,
         progress: ProgressSink | None = None,
         compression_memory: int = DEFAULT_COMPRESSION_MEMORY,
+        run: str | None = None,
     ) -> None:
         self.cache_root = cache_root
+        self.run = run  # the test run's id: cache entries it writes are "reused", no hits
         # One pool for every layout's engine: the budget is the process's.
         self.compressors = CompressorPool(compression_memory)
         self.threads = threads if threads is not None else default_threads()
@@ -232,6 +235,7 @@ class EngineSizer:
         self.progress = progress
         self._engines: dict[str, MeasurementEngine] = {}
         self._packed: dict[str, PackedSizes] = {}
+        self._measured_here: set[tuple[str, str]] = set()  # (layout, merkle) this process measured
         self._stats = EngineStats()
         self._taken = EngineStats()
         self._settled = [0, 0]
@@ -244,7 +248,7 @@ class EngineSizer:
         if found is None:
             found = MeasurementEngine(
                 layout,
-                cache=BlobCache(self.cache_root, layout),
+                cache=BlobCache(self.cache_root, layout, run=self.run),
                 threads=self.threads,
                 compressors=self.compressors,
             )
@@ -330,7 +334,7 @@ class EngineSizer:
             if packed is None:
                 packed = self._packed[layout] = PackedSizes(engine.cache)
             misses: list[str] = []
-            hits = 0
+            hits = reused = 0
             for merkle, request in todo.items():
                 known = packed.sizes.get(merkle)
                 if known is None:
@@ -347,14 +351,18 @@ class EngineSizer:
                     misses.append(merkle)
                     continue
                 out[merkle] = _answer(request, *known)
-                hits += 1
-            self._settle(EngineStats(requests=hits, cache_hits=hits))
+                if (layout, merkle) in self._measured_here or merkle in engine.cache.this_run:
+                    reused += 1
+                else:
+                    hits += 1
+            self._settle(EngineStats(requests=hits + reused, cache_hits=hits, reused=reused))
             if self.progress is not None:
                 self._expect(todo[m].source for m in misses)
             if engine.cache.enabled and fcntl is not None:
                 self._measure_locked(engine, todo, misses, out)
             else:
                 self._measure(engine, [todo[m] for m in misses], out)
+            self._measured_here.update((layout, m) for m in misses)
             for merkle in misses:
                 measured = engine.cache.get(merkle) if engine.cache.enabled else None
                 if measured is not None:
