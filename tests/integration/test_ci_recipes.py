@@ -87,6 +87,12 @@ def pytest_commands() -> list[list[str]]:
     return out
 
 
+def test_the_docs_show_the_recipes_as_they_are() -> None:
+    doc = (ROOT / "docs" / "ci.md").read_text()
+    for name in ("github-size.yml", "github-size-comment.yml", "gitlab-ci.yml"):
+        assert f"```yaml\n{(RECIPES / name).read_text()}```" in doc, name
+
+
 def test_every_option_the_recipes_use_exists(pytester: pytest.Pytester) -> None:
     commands = pytest_commands()
     assert len(commands) == 2
