@@ -199,7 +199,7 @@ class MarkdownReport:
         cells = [name, used, limit]
         if self.with_delta:
             cells.append(_delta(r, self.delta_threshold))
-        cells += [_percent(r), _STATUS[r.status]]
+        cells += [_percent(r), _STATUS.get(r.status, str(r.status.value))]
         return "| " + " | ".join(cells) + " |"
 
     def table(self, results: Sequence[BudgetResult]) -> list[str]:
@@ -228,11 +228,13 @@ def build(
     top_n: int = 10,
 ) -> MarkdownReport:
     by_name = sorted(results, key=lambda r: (r.name, r.file, r.line, r.key))
+    # Every status but ok needs attention, a status added later too (after the known).
     failing = sorted(
-        (r for r in by_name if r.status in _RANK), key=lambda r: _RANK[r.status]
+        (r for r in by_name if r.status is not Status.OK),
+        key=lambda r: _RANK.get(r.status, len(_RANK)),
     )  # stable: by name within a status
     with_delta = baseline is not None or any(r.baseline is not None for r in results)
-    rest = [r for r in by_name if r.status not in _RANK]
+    rest = [r for r in by_name if r.status is Status.OK]
     changed = [r for r in rest if with_delta and _delta(r, delta_threshold)]
     changed.sort(key=lambda r: -abs(r.delta_bytes or 0) if r.baseline != NEW else 1)
     changed_ids = {_id(r) for r in changed}
