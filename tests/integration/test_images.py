@@ -120,11 +120,7 @@ def test_sparse_raw_and_fvm_images(pytester: pytest.Pytester, pt_product: Produc
     assert holes["file_bytes"] == holes["expanded_bytes"] == 16 * MIB
     assert 8192 + 100 <= holes["data_bytes"] < MIB
     dense = report["dense"]["image"]
-    assert (dense["format"], dense["expanded_bytes"], dense["data_bytes"]) == (
-        "raw",
-        50_000,
-        50_000,
-    )
+    assert (dense["format"], dense["expanded_bytes"], dense["data_bytes"]) == ("raw", 50_000, 50_000)
     fvm = report["fvm"]["image"]
     assert fvm["format"] == "fvm_sparse"
     assert (fvm["expanded_bytes"], fvm["data_bytes"]) == (4 * MIB, 45_100)
@@ -153,11 +149,7 @@ def test_compressed_images(
     result.assert_outcomes(passed=3)
     name = {".gz": "gzip", ".xz": "xz", ".bz2": "bzip2"}[suffix]
     s = report["sparse"]["image"]
-    assert (s["format"], s["file_bytes"], s["expanded_bytes"]) == (
-        "android_sparse",
-        len(sparse),
-        MIB,
-    )
+    assert (s["format"], s["file_bytes"], s["expanded_bytes"]) == ("android_sparse", len(sparse), MIB)
     assert s["data_bytes"] == 20 * 4096
     assert s["details"]["compression"] == name
     r = report["rootfs"]["image"]
@@ -280,9 +272,8 @@ def test_corrupt_image_fails_alone_with_its_offset(
     assert report["truncated"]["used_bytes"] is None
     assert report["broken gzip"]["error"].startswith("image_budgets[2].image: bad.img.gz")
     assert report["missing"]["error"] == "image_budgets[3].image[1]: gone.simg: does not exist"
-    assert (
-        "format 'raw' requested but the content is 'android_sparse'"
-        in (report["not sparse"]["error"])
+    assert "format 'raw' requested but the content is 'android_sparse'" in (
+        report["not sparse"]["error"]
     )
     result.stdout.fnmatch_lines(
         [
@@ -319,19 +310,9 @@ def test_same_json_with_xdist(pytester: pytest.Pytester, pt_product: Product) ->
     (pytester.path / "bad.simg").write_bytes(android_sparse_sample()[:50])
     make_raw(pytester.path / "holes.img", 4 * MIB, [(MIB, b"y" * 5000)])
     entries = [
-        {
-            "name": f"{n}-{i}",
-            "image": img,
-            "budget_bytes": f"{i + 1} MiB",
-            "reserve_bytes": 4096 * i,
-        }
+        {"name": f"{n}-{i}", "image": img, "budget_bytes": f"{i + 1} MiB", "reserve_bytes": 4096 * i}
         for i in range(4)
-        for n, img in [
-            ("s", "s.simg"),
-            ("gz", "s.simg.gz"),
-            ("bad", "bad.simg"),
-            ("holes", "holes.img"),
-        ]
+        for n, img in [("s", "s.simg"), ("gz", "s.simg.gz"), ("bad", "bad.simg"), ("holes", "holes.img")]
     ]
     budgets(pt_product, *entries)
     base = pytester.runpytest("--sizebudget", "--sizebudget-json=base.json", "-p", "no:xdist")

@@ -46,12 +46,8 @@ def budgets(product: Product, capacity: int = 204800, download: int = 73000) -> 
 def test_one_item_per_entry_and_reports(pytester: pytest.Pytester, pt_product: Product) -> None:
     budgets(pt_product)
     result = pytester.runpytest(
-        "--sizebudget",
-        "--sizebudget-json=r.json",
-        "--sizebudget-gerrit=g.json",
-        "--junitxml=j.xml",
-        "-o",
-        "junit_family=xunit1",
+        "--sizebudget", "--sizebudget-json=r.json", "--sizebudget-gerrit=g.json", "--junitxml=j.xml",
+        "-o", "junit_family=xunit1",
     )
     # Release 2 is 114688 bytes (see tests/unit/test_product.py), one over its maximum.
     result.assert_outcomes(passed=3, failed=1)
@@ -197,9 +193,7 @@ def test_measured_blobs_go_through_the_sizers_cache(pytester: pytest.Pytester) -
             }
         )
     )
-    result = pytester.runpytest(
-        "--sizebudget", "--sizebudget-cache-dir=cache", "--sizebudget-json=r.json"
-    )
+    result = pytester.runpytest("--sizebudget", "--sizebudget-cache-dir=cache", "--sizebudget-json=r.json")
     result.assert_outcomes(passed=2)
     ota = json.loads((pytester.path / "r.json").read_text())["budgets"][0]
     assert ota["download_bytes"] == 100  # b: 100 bytes, stored uncompressed

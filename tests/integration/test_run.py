@@ -189,10 +189,8 @@ def test_gerrit_name_clash_across_files_keeps_both_budgets(
     sizes = pt_product.blobs_json({A: 8192})
     for f, budget in (("a", "1 MiB"), ("b", "4 KiB")):
         pt_product.budget_file(
-            {
-                "blob_sizes": [sizes],
-                "package_set_budgets": [{"name": "Same", "budget_bytes": budget, "packages": [p]}],
-            },
+            {"blob_sizes": [sizes],
+             "package_set_budgets": [{"name": "Same", "budget_bytes": budget, "packages": [p]}]},
             f"{f}.sizebudget.json5",
         )
     result = pytester.runpytest("--sizebudget", "--sizebudget-gerrit=g.json")
@@ -203,11 +201,9 @@ def test_gerrit_name_clash_across_files_keeps_both_budgets(
     assert gerrit["Same [b.sizebudget.json5].budget"] == 4096
     assert gerrit["Same [b.sizebudget.json5]"] == 8192
     assert "Same" not in gerrit
-    result.stdout.fnmatch_lines(
-        [
-            "WARNING: budget 'Same' in a.sizebudget.json5 would write Gerrit keys that another "
-            "budget writes too; the Gerrit report keys it as 'Same [[]a.sizebudget.json5]'",
-            "WARNING: budget 'Same' in b.sizebudget.json5 would write Gerrit keys that another "
-            "budget writes too; the Gerrit report keys it as 'Same [[]b.sizebudget.json5]'",
-        ]
-    )
+    result.stdout.fnmatch_lines([
+        "WARNING: budget 'Same' in a.sizebudget.json5 would write Gerrit keys that another "
+        "budget writes too; the Gerrit report keys it as 'Same [[]a.sizebudget.json5]'",
+        "WARNING: budget 'Same' in b.sizebudget.json5 would write Gerrit keys that another "
+        "budget writes too; the Gerrit report keys it as 'Same [[]b.sizebudget.json5]'",
+    ])
