@@ -7,8 +7,8 @@ A budget file gains a ``file_budgets`` section::
     ]
 
 ``conftest.py`` registers the kind through the plugin's hook; from then on its budgets
-are items like any other, with failure text, a summary row, JSON, Gerrit, JUnit and
-HTML entries, baselines and creep, with and without ``-n``.  Everything specific to the
+are items like any other, with failure text, a summary row, JSON, Gerrit, JUnit,
+Markdown and HTML entries, baselines and creep, with and without ``-n``.  Everything specific to the
 kind is in this one module.
 """
 
@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile
 from pytest_sizebudget.kinds.base import BudgetKind, EntryParser, EvaluationContext
+from pytest_sizebudget.report.breakdown import Breakdown
 from pytest_sizebudget.report.failure import render_generic_failure
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
 
@@ -107,6 +108,21 @@ class FileKind(BudgetKind):
         for path, size in files[:top_n] if top_n else files:
             lines.append(f"  {size:>12,} B  {path}")
         return "\n".join(lines)
+
+    def breakdown(self, result: BudgetResult, top_n: int) -> Sequence[Breakdown]:
+        # The Markdown report's collapsed section of a failing budget: its largest files.
+        files = result.details.files if isinstance(result.details, FileDetails) else ()
+        listed = files[:top_n] if top_n else files
+        more = f"{len(files) - len(listed)} more files" if len(files) > len(listed) else None
+        return (
+            Breakdown(
+                title=f"Largest files ({len(listed)} of {len(files)})",
+                columns=("file", "bytes"),
+                align="<>",
+                rows=tuple((path, f"{size:,} B") for path, size in listed),
+                more=more,
+            ),
+        )
 
     def html_panel(self, result: BudgetResult) -> HtmlPanel:
         files = result.details.files if isinstance(result.details, FileDetails) else ()

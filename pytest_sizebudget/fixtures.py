@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -50,10 +51,19 @@ def sizebudget_sizer(
             progress=terminal_progress(pytestconfig),
             compression_memory=settings.compression_memory,
             remote=remote,
+            run=run_id(pytestconfig),
         )
     finally:
         if remote is not None:
             remote.close()
+
+
+def run_id(config: pytest.Config) -> str:
+    """One id for the whole test run: xdist's, shared by its workers, else this process's."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and workerinput.get("testrunuid"):
+        return str(workerinput["testrunuid"])
+    return uuid.uuid4().hex
 
 
 def cache_root(config: pytest.Config, settings: Settings) -> Path | None:

@@ -10,7 +10,14 @@ import pytest
 from .errors import shown
 from .measure.memory import DEFAULT_COMPRESSION_MEMORY
 from .measure.remote import url_problem
-from .settings import DEFAULT_PATTERNS, DEFAULT_PROGRESS_INTERVAL, DEFAULT_TOP, Settings
+from .report.markdown import MIN_LIMIT
+from .settings import (
+    DEFAULT_MARKDOWN_LIMIT,
+    DEFAULT_PATTERNS,
+    DEFAULT_PROGRESS_INTERVAL,
+    DEFAULT_TOP,
+    Settings,
+)
 from .units import SizeSyntaxError, parse_size
 
 
@@ -97,6 +104,20 @@ def register(parser: pytest.Parser) -> None:
         help="write a self-contained HTML report (treemaps, tables) to PATH",
     )
     group.addoption(
+        "--sizebudget-markdown",
+        metavar="PATH",
+        dest="sizebudget_markdown",
+        help="write a Markdown report (for a pull-request comment or a job summary) to PATH, "
+        "at most sizebudget_markdown_limit characters",
+    )
+    group.addoption(
+        "--sizebudget-metrics",
+        metavar="PATH",
+        dest="sizebudget_metrics",
+        help="write a GitLab metrics report (OpenMetrics text: used and budget bytes of every "
+        "budget) to PATH",
+    )
+    group.addoption(
         "--sizebudget-top",
         metavar="N",
         type=_top,
@@ -160,11 +181,27 @@ def register(parser: pytest.Parser) -> None:
         type="string",
         default="",
     )
+    # A string, not a bool: "auto" (the default) depends on junit_family.
     parser.addini(
         "sizebudget_junit_properties",
-        "record used/budget/creep bytes as JUnit <property> elements (off for strict xunit2)",
+        "record used/budget/creep bytes as JUnit <property> elements: auto (only with "
+        "junit_family xunit1 or legacy, whose schema allows them), true or false",
+        type="string",
+        default="auto",
+    )
+    parser.addini(
+        "sizebudget_markdown_limit",
+        "most characters (UTF-8 bytes) of the Markdown report; detail is dropped to fit "
+        f"(default {DEFAULT_MARKDOWN_LIMIT:,}, a GitHub comment's limit; at least {MIN_LIMIT:,})",
+        type="string",
+        default=str(DEFAULT_MARKDOWN_LIMIT),
+    )
+    parser.addini(
+        "sizebudget_github_summary",
+        "append the Markdown report to $GITHUB_STEP_SUMMARY when that variable is set "
+        "(GitHub Actions job summary)",
         type="bool",
-        default=True,
+        default=False,
     )
     # A string, checked by _top: pytest's "int" type raised a bare ValueError
     # (INTERNALERROR) for a value that is not a number.
@@ -225,6 +262,44 @@ def _remote(config: pytest.Config) -> tuple[str | None, float]:
     return url or None, timeout
 
 
+_TRUE = ("true", "yes", "y", "on", "1")
+_FALSE = ("false", "no", "n", "off", "0")
+# junit_family values whose schema allows <properties> in a <testcase>.
+_PROPERTY_FAMILIES = ("xunit1", "legacy")
+
+
+def junit_properties(config: pytest.Config) -> bool:
+    """Whether budget items record JUnit properties: ``auto`` follows ``junit_family``
+    (pytest's default, xunit2, has a schema without testcase properties)."""
+    raw = str(config.getini("sizebudget_junit_properties")).strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    if raw != "auto":
+        raise pytest.UsageError(
+            f"ini option sizebudget_junit_properties: expected auto, true or false, got {raw!r}"
+        )
+    try:
+        family = str(config.getini("junit_family"))
+    except ValueError:  # -p no:junitxml: no JUnit file, no family
+        return False
+    return family in _PROPERTY_FAMILIES
+
+
+def _markdown_limit(config: pytest.Config) -> int:
+    raw = str(config.getini("sizebudget_markdown_limit"))
+    try:
+        limit = parse_size(raw)
+    except SizeSyntaxError as exc:
+        raise pytest.UsageError(f"ini option sizebudget_markdown_limit: {exc}") from None
+    if limit < MIN_LIMIT:
+        raise pytest.UsageError(
+            f"ini option sizebudget_markdown_limit: must be at least {MIN_LIMIT:,}, got {limit:,}"
+        )
+    return limit
+
+
 def settings_from_config(config: pytest.Config) -> Settings:
     base = config.invocation_params.dir
 
@@ -269,7 +344,7 @@ def settings_from_config(config: pytest.Config) -> Settings:
         verbose_json_path=path(config.getoption("sizebudget_verbose_json")),
         top_n=top,
         owner_template=template,
-        junit_properties=bool(config.getini("sizebudget_junit_properties")),
+        junit_properties=junit_properties(config),
         rootdir=config.rootpath,
         cache_dir=path(config.getoption("sizebudget_cache_dir")),
         no_cache=bool(config.getoption("sizebudget_no_cache")),
@@ -278,4 +353,8 @@ def settings_from_config(config: pytest.Config) -> Settings:
         html_path=path(config.getoption("sizebudget_html")),
         delta_threshold=delta_threshold,
         compression_memory=config.getoption("sizebudget_compression_memory"),
+        markdown_path=path(config.getoption("sizebudget_markdown")),
+        markdown_limit=_markdown_limit(config),
+        github_summary=bool(config.getini("sizebudget_github_summary")),
+        metrics_path=path(config.getoption("sizebudget_metrics")),
     )

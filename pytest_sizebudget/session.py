@@ -38,6 +38,8 @@ from .report.baseline import Baseline, BaselineError, load_baseline
 from .report.gerrit import gerrit_keys, render_gerrit
 from .report.html import render_html
 from .report.json_report import build_json_report, order, render_json
+from .report.markdown import JOB_SUMMARY_LIMIT, MIN_LIMIT, render_markdown
+from .report.metrics import render_metrics
 from .report.model import BudgetResult, FileProblem
 from .report.summary import render_summary
 from .report.text import shown
@@ -54,7 +56,11 @@ REPORT_OPTIONS = (
     ("--sizebudget-gerrit", "gerrit_path"),
     ("--sizebudget-breakdown", "breakdown_path"),
     ("--sizebudget-verbose-json", "verbose_json_path"),
+    ("--sizebudget-markdown", "markdown_path"),
+    ("--sizebudget-metrics", "metrics_path"),
 )
+# Where GitHub Actions wants a step's job summary (Markdown, appended).
+GITHUB_SUMMARY_VAR = "GITHUB_STEP_SUMMARY"
 # What a collected budget that never gave a result says (the session ended first).
 NOT_RUN = "not run: the session stopped early"
 NOT_CHECKED = "not checked: the session ended before it ran"
@@ -263,6 +269,16 @@ class SizeBudgetSession:
                 self.settings.html_path,
                 lambda: render_html(results, problems, self.tool(), baseline, self.kinds),
             )
+        if self.settings.markdown_path is not None:
+            limit = self.settings.markdown_limit
+            self._write(
+                "Markdown report", self.settings.markdown_path, lambda: self._markdown(limit)
+            )
+        if self.settings.metrics_path is not None:
+            metrics = self.settings.metrics_path
+            self._write("GitLab metrics report", metrics, lambda: render_metrics(results))
+        if self.settings.github_summary:
+            self._job_summary()
         if self.settings.gerrit_path is not None:
             keys = gerrit_keys(results)
             gerrit = self.settings.gerrit_path
@@ -307,6 +323,52 @@ class SizeBudgetSession:
             if entry is not None:
                 out[name] = entry
         return json.dumps(dict(sorted(out.items())), indent=2, ensure_ascii=False)
+
+    def _markdown(self, limit: int) -> str:
+        return render_markdown(
+            list(self.results.values()),
+            list(self.problems.values()),
+            gone=self.gone(),
+            baseline=None if self.baseline is None else self.baseline.display,
+            delta_threshold=self.settings.delta_threshold,
+            breakdown=self.kinds.breakdown,
+            top_n=self.settings.top_n,
+            limit=limit,
+        )
+
+    def _job_summary(self) -> None:
+        """Append the Markdown to GitHub's job summary file, within what the step has left
+        of its 1 MiB (a step's earlier commands may have written to the same file).  A summary
+        that cannot be written is a warning: GitHub does not fail a job for one either."""
+        target = os.environ.get(GITHUB_SUMMARY_VAR)
+        if not target:
+            return  # not on GitHub Actions: nothing to do
+        path = Path(target)
+        what = f"Markdown job summary (${GITHUB_SUMMARY_VAR})"
+        try:
+            used = path.stat().st_size if path.is_file() else 0
+            room = JOB_SUMMARY_LIMIT - used - 1  # the newline that separates
+            if room < MIN_LIMIT:
+                self.warnings.append(
+                    f"{what} could not be written to {self.settings.display(path)}: "
+                    f"{used:,} of its {JOB_SUMMARY_LIMIT:,} bytes are used already"
+                )
+                return
+            text = self._markdown(room)
+            with path.open("a", encoding="utf-8") as f:
+                f.write(("\n" if used else "") + text)
+        except OSError as exc:
+            self.warnings.append(
+                f"{what} could not be written to {self.settings.display(path)}: "
+                f"{exc.strerror or exc}"
+            )
+        except Exception as exc:  # a bug in a renderer: the summary still comes
+            self.warnings.append(
+                f"{what} could not be written: "
+                f"internal error: {describe_exception(exc, self.settings.display)}"
+            )
+        else:
+            self.written.append((what, path))
 
     def _write(self, what: str, path: Path, render: Callable[[], str]) -> None:
         """Render and write one report; a failure is recorded, never raised, so that the

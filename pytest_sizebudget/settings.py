@@ -12,6 +12,7 @@ from .measure.remote import DEFAULT_TIMEOUT as DEFAULT_REMOTE_TIMEOUT
 DEFAULT_PATTERNS = ("*.sizebudget.json5", "*.sizebudget.json")
 DEFAULT_TOP = 10
 DEFAULT_PROGRESS_INTERVAL = 5.0  # seconds between progress lines in a CI log
+DEFAULT_MARKDOWN_LIMIT = 65_536  # a GitHub comment's limit, in characters
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +39,10 @@ class Settings:
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL
     cache_url: str | None = None  # --sizebudget-cache-url: a Bazel remote-cache HTTP server
     cache_timeout: float = DEFAULT_REMOTE_TIMEOUT  # seconds per socket operation
+    markdown_path: Path | None = None  # --sizebudget-markdown
+    markdown_limit: int = DEFAULT_MARKDOWN_LIMIT  # bytes (and so characters) at most
+    github_summary: bool = False  # append the Markdown to $GITHUB_STEP_SUMMARY
+    metrics_path: Path | None = None  # --sizebudget-metrics (GitLab metrics report)
 
     def is_budget_file(self, path: Path) -> bool:
         """Does ``path`` match a budget-file pattern (basename, or rootdir-relative with a /)?"""

@@ -9,7 +9,8 @@ budgets it parses:
 - ``details_from_dict``: its typed result details (a frozen ``Details`` dataclass) back
   from a JSON report, for baselines and for results carried from xdist workers;
 - ``failure_text``/``failure_line``, ``warning``, ``junit_properties``, ``html_panel``,
-  ``joins_total``, ``descriptive_parameters``.
+  ``breakdown`` (top contributors as tables, for the Markdown report), ``joins_total``,
+  ``descriptive_parameters``.
 
 Every method but ``evaluate`` and the parsers has a default, so a small kind is a parser,
 an evaluator and its ``Budget`` subclass.  The core (collection, items, the evaluation
@@ -28,6 +29,7 @@ from pytest_sizebudget.budget.model import Budget, BudgetFile
 from pytest_sizebudget.measure.sizer import BlobSizer
 from pytest_sizebudget.packages.blob_sizes import BlobSizeStore
 from pytest_sizebudget.packages.loader import PackageLoader
+from pytest_sizebudget.report.breakdown import Breakdown, generic_breakdown
 from pytest_sizebudget.report.failure import render_generic_failure, render_generic_line
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel, NoDetails
 
@@ -123,6 +125,12 @@ class BudgetKind:
     def verbose_json(self, result: BudgetResult) -> dict[str, Any] | None:
         """Its entry in ``--sizebudget-verbose-json`` (ffx's verbose JSON), if any."""
         return None
+
+    def breakdown(self, result: BudgetResult, top_n: int) -> Sequence[Breakdown]:
+        """The top contributors of a failing budget, as tables (``top_n`` rows each, 0:
+        all): by default what changed since the baseline, then its largest packages and
+        blobs, as far as the result has them."""
+        return generic_breakdown(result, top_n)
 
     def title(self, result: BudgetResult) -> str:
         kind = self.titles.get(result.kind, result.kind.replace("_", " ").capitalize())

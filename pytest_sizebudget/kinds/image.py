@@ -27,6 +27,7 @@ from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.images import ImageFormatError, ImageSizes, measure_image
 from pytest_sizebudget.images.model import COMPRESSIONS, FORMATS
 from pytest_sizebudget.paths import printable
+from pytest_sizebudget.report.breakdown import Breakdown, figures_breakdown
 from pytest_sizebudget.report.failure import creep_headline, creep_text
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
 from pytest_sizebudget.units import describe, format_bytes
@@ -184,6 +185,29 @@ class ImageKind(BudgetKind):
         lines.extend(image_numbers(result))
         lines.append(f"  file          {result.file}:{result.line} ({result.key})")
         return "\n".join(lines)
+
+    def breakdown(self, result: BudgetResult, top_n: int) -> Sequence[Breakdown]:
+        """The image against its partition: what it takes, the reserve, what is left."""
+        if result.error is not None or result.used_bytes is None:
+            return ()
+        at_least = _at_least(result)
+        figures = [("expanded image (used)", f"{at_least}{format_bytes(result.used_bytes)}")]
+        if result.reserve_bytes:
+            figures.append(("reserve (kept free)", format_bytes(result.reserve_bytes)))
+        figures.append(("partition (budget_bytes)", format_bytes(result.budget_bytes)))
+        left = result.budget_bytes - result.used_bytes - result.reserve_bytes
+        figures.append(("remaining" if left >= 0 else "over by", format_bytes(abs(left))))
+        image = _image(result)
+        if image is not None:
+            figures.append(("format", image.format))
+            figures.append(("file bytes (as stored)", format_bytes(image.file_bytes)))
+            figures.append(
+                ("data bytes (not holes)", _data_text(image, format_bytes(image.data_bytes)))
+            )
+        files = result.parameters.get("images") or []
+        if files:
+            figures.append(("image" if len(files) == 1 else "pieces", ", ".join(map(str, files))))
+        return (figures_breakdown("Image and partition", figures),)
 
     def html_panel(self, result: BudgetResult) -> HtmlPanel:
         """The partition as a bar: data, holes, reserve and headroom, the numbers the

@@ -22,6 +22,7 @@ from pytest_sizebudget.measure.sizer import SizeRequest
 from pytest_sizebudget.packages.model import Package
 from pytest_sizebudget.packages.rootfs_walk import SYMLINK_POLICIES, SymlinkPolicy
 from pytest_sizebudget.packages.yocto import YoctoReader, YoctoSelection
+from pytest_sizebudget.report.breakdown import Breakdown, generic_breakdown
 from pytest_sizebudget.report.diff import diff_packages
 from pytest_sizebudget.report.failure import render_generic_failure
 from pytest_sizebudget.report.model import MATCHED, BudgetResult, Details, NoDetails
@@ -159,6 +160,11 @@ class PackageSetKind(BudgetKind):
             rounded=tuple(str(n) for n in data.get("rounded_packages") or ()),
         )
         return details if details != PackageSetDetails() else NoDetails()
+
+    def breakdown(self, result: BudgetResult, top_n: int) -> Sequence[Breakdown]:
+        # Packages by charged bytes, their largest blobs, and what changed since the
+        # baseline: the same contributors as the failure text.
+        return generic_breakdown(result, top_n)
 
     def failure_text(self, result: BudgetResult, top_n: int) -> str:
         text = render_generic_failure(result, self.title(result), top_n, breakdown=True)

@@ -26,6 +26,7 @@ from pytest_sizebudget.input_json import read_json
 from pytest_sizebudget.measure.formats import format_parameters
 from pytest_sizebudget.packages.model import Package
 from pytest_sizebudget.product_inputs import System
+from pytest_sizebudget.report.breakdown import Breakdown, figures_breakdown, generic_breakdown
 from pytest_sizebudget.report.failure import render_generic_failure
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
 from pytest_sizebudget.systems import (
@@ -307,6 +308,18 @@ class ProductKind(BudgetKind):
         if result.used_bytes is None or not result.packages:
             return None
         return breakdown_text(breakdown(_charged_blobs(result.packages)))
+
+    def breakdown(self, result: BudgetResult, top_n: int) -> Sequence[Breakdown]:
+        tables = generic_breakdown(result, top_n)
+        x = result.details
+        if result.error is not None or not isinstance(x, ProductDetails):
+            return tables
+        figures = (
+            ("distinct blobs", f"{x.distinct_blobs:,}"),
+            ("blob references", f"{x.blob_references:,}"),
+            ("max_contents_bytes", f"{x.max_contents_bytes:,} B"),
+        )
+        return (figures_breakdown("Contents", figures), *tables)
 
     def evaluate(
         self,

@@ -8,12 +8,13 @@ plugin does).  Everything the core does with a budget or a result goes through h
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from pytest_sizebudget.budget.model import Budget
 from pytest_sizebudget.errors import SizeBudgetError
+from pytest_sizebudget.report.breakdown import Breakdown, generic_breakdown
 from pytest_sizebudget.report.failure import (
     render_error,
     render_generic_failure,
@@ -146,6 +147,12 @@ class KindRegistry:
         if kind is None or result.error is not None:
             return render_generic_line(result, _title(kind, result))
         return kind.failure_line(result)
+
+    def breakdown(self, result: BudgetResult, top_n: int) -> Sequence[Breakdown]:
+        """The top contributors of ``result`` as its kind gives them (a result of a kind
+        no longer registered, read from a baseline: the generic ones)."""
+        kind = self._results.get(result.kind)
+        return generic_breakdown(result, top_n) if kind is None else kind.breakdown(result, top_n)
 
     @property
     def descriptive_parameters(self) -> frozenset[str]:

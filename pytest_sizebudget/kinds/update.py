@@ -21,6 +21,7 @@ from pytest_sizebudget.budget.system_spec import SYSTEM_FORMS, SystemSpec, parse
 from pytest_sizebudget.errors import shown
 from pytest_sizebudget.measure.formats import format_parameters
 from pytest_sizebudget.product_inputs import System
+from pytest_sizebudget.report.breakdown import Breakdown, figures_breakdown, short_merkle
 from pytest_sizebudget.report.failure import creep_text
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
 from pytest_sizebudget.report.text import aligned_rows
@@ -242,6 +243,26 @@ class UpdateKind(BudgetKind):
             return super().failure_line(result)
         return f"{self.title(result)} is over budget: {'; '.join(verdicts)}"
 
+    def breakdown(self, result: BudgetResult, top_n: int) -> Sequence[Breakdown]:
+        x = result.details
+        if result.error is not None or not isinstance(x, UpdateDetails):
+            return ()
+        download = "unknown" if x.download_bytes is None else format_bytes(x.download_bytes)
+        figures = [
+            ("peak", format_bytes(x.peak_bytes)),
+            ("capacity", format_bytes(x.capacity_bytes)),
+            ("download", download),
+        ]
+        if x.download_budget_bytes is not None:
+            figures.append(("download budget", format_bytes(x.download_budget_bytes)))
+        figures += [
+            ("slots", str(x.slots)),
+            ("from (on disk)", format_bytes(x.from_bytes)),
+            ("to (on disk)", format_bytes(x.to_bytes)),
+            ("update package blobs in neither", format_bytes(x.update_package_extra_bytes)),
+        ]
+        return (figures_breakdown("Peak and download", figures), _new_blobs(x, top_n))
+
     def junit_properties(self, result: BudgetResult) -> Sequence[tuple[str, int]]:
         x = result.details
         if not isinstance(x, UpdateDetails):
@@ -451,3 +472,43 @@ def _contributors(new_blobs: Sequence[NewBlob], peak_failed: bool, top_n: int) -
             f"{format_bytes(sum(b.on_disk for b in rest))} on disk"
         )
     return out
+
+
+def _new_blobs(x: UpdateDetails, top_n: int) -> Breakdown:
+    """The new blobs that weigh most on the check that failed (the peak when it did)."""
+    peak_failed = x.peak_bytes > x.capacity_bytes or "peak_bytes" in x.checks_failed
+
+    def weight(b: NewBlob) -> int:
+        return b.saves_peak if peak_failed else (b.stored or 0)
+
+    ranked = sorted(x.new_blobs, key=lambda b: (-weight(b), b.merkle))
+    listed = ranked[:top_n] if top_n > 0 else ranked
+    rows = []
+    for b in listed:
+        refs = list(b.where) or ["?"]
+        label = refs[0] + (f" (+{len(refs) - 1} more)" if len(refs) > 1 else "")
+        stored = "unknown" if b.stored is None else format_bytes(b.stored)
+        rows.append(
+            (
+                label,
+                short_merkle(b.merkle),
+                format_bytes(b.on_disk),
+                stored,
+                format_bytes(b.saves_peak),
+            )
+        )
+    rest = ranked[len(listed) :]
+    more = None
+    if rest:
+        on_disk = sum(b.on_disk for b in rest)
+        blobs = f"{len(rest):,} more new blob{'' if len(rest) == 1 else 's'}"
+        more = f"{blobs}, {format_bytes(on_disk)} on disk"
+    what = "peak" if peak_failed else "download"
+    return Breakdown(
+        title=f"New blobs by what removing one saves of the {what} ({len(listed):,} of "
+        f"{len(ranked):,})",
+        columns=("package: path", "merkle", "on disk", "download", "saves peak"),
+        align="<<>>>",
+        rows=tuple(rows),
+        more=more,
+    )

@@ -134,11 +134,17 @@ class BlobCache:
         *,
         racy_seconds: float = DEFAULT_RACY_SECONDS,
         remote: RemoteCache | None = None,
+        run: str | None = None,
     ) -> None:
         self.root = None if root is None else Path(root)
         self.remote = remote
         # Entries the remote gave this process (for a run without a local directory).
         self._fetched: dict[str, BlobMeasurement] = {}
+        # Entries carry the run that wrote them, so that a hit on a blob this run measured
+        # already (in this process or, under xdist, another worker) is told apart from a
+        # measurement kept from an earlier run.
+        self.run = run
+        self.this_run: set[str] = set()  # merkles of entries this run wrote
         self.layout = layout
         self.fingerprint = params_fingerprint(layout)
         self.stat_index = StatIndex(
@@ -199,6 +205,9 @@ class BlobCache:
             return None
         if found.merkle != merkle or found.layout != self.layout:
             return None
+        if self.run is not None and body.get("run") == self.run:
+            with self._lock:
+                self.this_run.add(merkle)
         return found
 
     def put(self, measurement: BlobMeasurement) -> None:
@@ -209,8 +218,11 @@ class BlobCache:
             "key": measurement.merkle,
             "params": self.fingerprint,
             "result": measurement.to_dict(),
+            **({"run": self.run} if self.run is not None else {}),
         }
         entry = seal(body)
+        with self._lock:
+            self.this_run.add(measurement.merkle)
         if self.remote is not None:
             self.remote.upload(self.fingerprint, measurement.merkle, entry)
         if self.root is None:

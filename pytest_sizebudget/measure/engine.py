@@ -113,6 +113,9 @@ class EngineStats:
     remote_hits: int = 0
     remote_rejected: int = 0
     remote_uploads: int = 0
+    # Blobs this process measured earlier in the run and answered again from memory
+    # (another budget file has them too): no cache hit, even on an empty cache.
+    reused: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -134,6 +137,7 @@ class _Counters:
     files_hashed: int = 0
     files_measured: int = 0
     blobs_compressed: int = 0
+    reused: int = 0
 
     def add_bytes(self, piece: bytes) -> None:
         with self.lock:
@@ -221,7 +225,7 @@ class MeasurementEngine:
                 # One stat: a file that no longer has the blob's length is measured like
                 # any other, so a warm run gives the error a cold run gives.
                 if hit is not None and has_size(request.source, hit.file_size):
-                    counters.cache_hits += 1
+                    self._count_hit(counters, hit.merkle)
                     counters.blobs_done += 1
                     answers[request] = _check_request(request, hit)
                     continue
@@ -298,7 +302,7 @@ class MeasurementEngine:
                 continue
             hit = self._usable(self.cache.get(state.merkle))
             if hit is not None:
-                counters.cache_hits += 1
+                self._count_hit(counters, state.merkle)
                 counters.blobs_done += state.weight
                 state.result = hit
 
@@ -307,9 +311,16 @@ class MeasurementEngine:
             if state.result is None and state.merkle is not None:
                 hit = self._usable(self.cache.get(state.merkle))
                 if hit is not None:
-                    counters.cache_hits += 1
+                    self._count_hit(counters, state.merkle)
                     counters.blobs_done += state.weight
                     state.result = hit
+
+    def _count_hit(self, counters: _Counters, merkle: str) -> None:
+        """A cache hit, or a blob that this run measured already (``reused``)."""
+        if merkle.lower() in self.cache.this_run:
+            counters.reused += 1
+        else:
+            counters.cache_hits += 1
 
     def _record_hashed(self, states: list[_PathState]) -> None:
         self.cache.stat_index.record(
@@ -504,6 +515,7 @@ class MeasurementEngine:
             files_measured=counters.files_measured,
             blobs_compressed=counters.blobs_compressed,
             bytes_read=counters.bytes_done,
+            reused=counters.reused,
         )
 
 

@@ -179,8 +179,9 @@ def render_changes(changes: Sequence[BlobChange], top_n: int) -> list[str]:
     shown = changes[:top_n] if top_n > 0 else list(changes)
     rows: list[tuple[str, ...]] = []
     for c in shown:
+        # 12 hex digits, as every report shows a merkle.
         if c.kind == "updated" and c.old_merkle != c.new_merkle:
-            merkle = f"{(c.old_merkle or '')[:6]} -> {(c.new_merkle or '')[:6]}"
+            merkle = f"{(c.old_merkle or '')[:12]} -> {(c.new_merkle or '')[:12]}"
         else:
             merkle = (c.new_merkle or c.old_merkle or "")[:12]
         mark = {"added": "++", "removed": "--", "updated": "~"}[c.kind]

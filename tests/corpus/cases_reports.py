@@ -220,7 +220,7 @@ CASES = [
                 "    def junit_properties(self, result):\n        raise ValueError('bad property')"
             ),
         ),
-        args=("--sizebudget", "--tb=short"),
+        args=("--sizebudget", "--tb=short", "-o", "sizebudget_junit_properties=true"),
         outcomes={"passed": 3, "failed": 2},
         lines=(
             "internal error: ValueError: bad property (in pytest_sizebudget/items.py:* _record; raised at conftest.py:6 junit_properties)",

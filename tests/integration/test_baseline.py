@@ -66,6 +66,8 @@ def test_change_fails_exactly_the_budgets_over_their_creep(
         "--sizebudget-baseline=base.json",
         "--sizebudget-json=new.json",
         "--junitxml=j.xml",
+        "-o",
+        "junit_family=xunit1",
         *xdist_args,
     )
     result.assert_outcomes(passed=4, failed=1)

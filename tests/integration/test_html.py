@@ -69,7 +69,8 @@ def test_html_report_renders_treemaps_in_chromium(
     text = page.read_text()
     # Self-contained: nothing is fetched (owner links are data, not resources).
     assert not re.search(r"""(?:src|href)\s*=\s*["']?https?:""", text)
-    assert "@import" not in text and "url(http" not in text
+    assert "@import" not in text
+    assert "url(http" not in text
     url = page.as_uri()
 
     dom = chromium(tmp_path, "--dump-dom", url).stdout

@@ -202,7 +202,9 @@ def test_reserve_bytes_push_an_image_over(pytester: pytest.Pytester, pt_product:
         {"name": "boot", "image": "boot.img", "budget_bytes": 160_000, "reserve_bytes": 69632},
         {"name": "boot no avb", "image": "boot.img", "budget_bytes": 160_000},
     )
-    result, report = run(pytester, "--sizebudget-gerrit=g.json", "--junitxml=j.xml")
+    result, report = run(
+        pytester, "--sizebudget-gerrit=g.json", "--junitxml=j.xml", "-o", "junit_family=xunit1"
+    )
     result.assert_outcomes(passed=2, failed=1)
     boot = report["boot"]
     assert (boot["used_bytes"], boot["reserve_bytes"], boot["passed"]) == (100_000, 69632, False)

@@ -50,6 +50,8 @@ RUN = [
     "--sizebudget-gerrit=g.json",
     "--sizebudget-html=r.html",
     "--junitxml=j.xml",
+    "-o",
+    "junit_family=xunit1",  # whose schema allows the properties checked below
 ]
 
 

@@ -148,7 +148,8 @@ def line_counts(line: str) -> dict[str, int]:
     """The numbers of the summary's ``blob measurement:`` line, as CI scripts read them."""
     match = re.fullmatch(
         r"blob measurement: ([\d,]+) blobs measured \(([\d,]+) compressed\), ([\d,]+) cache "
-        r"hits, ([\d,]+) files hashed, ([\d,]+) stat-index hits, ([\d,.]+) MiB read",
+        r"hits, ([\d,]+) files hashed, ([\d,]+) stat-index hits, ([\d,.]+) MiB read"
+        r"(?:, ([\d,]+) measured earlier in this run and reused)?",
         line,
     )
     assert match is not None, line
@@ -156,6 +157,7 @@ def line_counts(line: str) -> dict[str, int]:
     found = {n: int(v.replace(",", "")) for n, v in zip(names, match.groups(), strict=False)}
     found["stat_index_hits"] = int(match.group(5).replace(",", ""))
     found["mib_read"] = round(float(match.group(6).replace(",", "")) * 10)
+    found["reused"] = int((match.group(7) or "0").replace(",", ""))
     return found
 
 

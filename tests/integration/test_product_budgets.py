@@ -49,7 +49,12 @@ def budgets(product: Product, capacity: int = 204800, download: int = 73000) -> 
 def test_one_item_per_entry_and_reports(pytester: pytest.Pytester, pt_product: Product) -> None:
     budgets(pt_product)
     result = pytester.runpytest(
-        "--sizebudget", "--sizebudget-json=r.json", "--sizebudget-gerrit=g.json", "--junitxml=j.xml"
+        "--sizebudget",
+        "--sizebudget-json=r.json",
+        "--sizebudget-gerrit=g.json",
+        "--junitxml=j.xml",
+        "-o",
+        "junit_family=xunit1",
     )
     # Release 2 is 114688 bytes (see tests/unit/test_product.py), one over its maximum.
     result.assert_outcomes(passed=3, failed=1)

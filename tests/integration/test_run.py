@@ -165,8 +165,9 @@ def test_json_report_contract(pytester: pytest.Pytester, pt_product: Product) ->
 
 
 def test_junit_properties_and_switch(pytester: pytest.Pytester, pt_product: Product) -> None:
+    """Properties by default only where the JUnit family's schema allows them (xunit1)."""
     shared_product(pt_product)
-    pytester.runpytest("--sizebudget", "--junitxml=j.xml")
+    pytester.runpytest("--sizebudget", "--junitxml=j.xml", "-o", "junit_family=xunit1")
     cases = ET.parse(pytester.path / "j.xml").getroot().iter("testcase")
     props = {
         c.get("name"): {p.get("name"): p.get("value") for p in c.iter("property")} for c in cases
@@ -177,7 +178,7 @@ def test_junit_properties_and_switch(pytester: pytest.Pytester, pt_product: Prod
         "sizebudget.creep_budget_bytes": "7",
         "sizebudget.status": "ok",
     }
-    pytester.makeini("[pytest]\nsizebudget_junit_properties = false\n")
+    pytester.makeini("[pytest]\nsizebudget_junit_properties = false\njunit_family = legacy\n")
     pytester.runpytest("--sizebudget", "--junitxml=j2.xml")
     assert not list(ET.parse(pytester.path / "j2.xml").getroot().iter("property"))
 

@@ -38,12 +38,21 @@ def test_same_results_and_reports_with_and_without_xdist(
 ) -> None:
     product_with_many_budgets(pt_product)
     common = ["--sizebudget", "--sizebudget-gerrit=g.json", "--junitxml=j.xml"]
-    base = pytester.runpytest(*common, "--sizebudget-json=base.json")
-    other = pytester.runpytest(*common, "--sizebudget-json=other.json", *xdist_args)
+    base = pytester.runpytest(
+        *common, *(f"--sizebudget-{r}=base.{r}" for r in ("json", "markdown", "metrics"))
+    )
+    other = pytester.runpytest(
+        *common,
+        *(f"--sizebudget-{r}=other.{r}" for r in ("json", "markdown", "metrics")),
+        *xdist_args,
+    )
     assert base.parseoutcomes() == other.parseoutcomes()
     assert base.parseoutcomes()["failed"] > 0
     assert base.parseoutcomes()["passed"] > 0
-    assert (pytester.path / "base.json").read_bytes() == (pytester.path / "other.json").read_bytes()
+    for report in ("json", "markdown", "metrics"):
+        assert (pytester.path / f"base.{report}").read_bytes() == (
+            pytester.path / f"other.{report}"
+        ).read_bytes()
     summary = [line for line in base.outlines if "set" in line and "%" in line]
     assert summary
     assert all(line in other.outlines for line in summary)

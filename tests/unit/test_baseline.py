@@ -74,6 +74,9 @@ def test_diff_matches_by_merkle_then_by_package_and_path() -> None:
     ]
     updated = changes[1]
     assert (updated.old_merkle, updated.new_merkle) == (B, C)
+    # Merkles by 12 hex digits, the updated blob's old and new alike.
+    (row,) = [line for line in render_changes(changes, 5) if "lib/b" in line]
+    assert f"{B[:12]} -> {C[:12]}" in row
     # The changes add up to the budget's delta.
     assert sum(c.delta for c in changes) == sum(p.proportional_size for p in new) - sum(
         p.proportional_size for p in old
