@@ -61,7 +61,7 @@ def test_package_set_measured_as_fxfs(pytester: pytest.Pytester) -> None:
     result, budgets = _report(pytester, "--sizebudget-cache-dir=cache")
     fx, bf = budgets["fx"], budgets["bf"]
     assert fx["used_bytes"] == expected
-    assert fx["parameters"] == {"filesystem": "fxfs", "sharing": "global"}
+    assert fx["parameters"] == {"filesystem": "fxfs", "sharing": "per_set"}
     assert "filesystem" not in bf["parameters"]  # blobfs results are as they were
     assert bf["parameters"]["blobfs_layout"] == "compact"
     assert bf["used_bytes"] != expected  # the same blobs in blobfs take other space

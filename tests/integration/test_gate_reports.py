@@ -196,7 +196,9 @@ def pytest_sizebudget_register_kinds(registry):
     registry.register(Broken())
 """
     )
-    result = pytester.runpytest(*REPORTS, "--tb=line")
+    # JUnit properties are asked for after the result is recorded (with xunit2, pytest's
+    # default family, only when switched on).
+    result = pytester.runpytest(*REPORTS, "--tb=line", "-o", "sizebudget_junit_properties=true")
     result.assert_outcomes(passed=3, failed=1)
     reports = Reports.read(pytester.path)
     error = reports.error("Files") or ""
