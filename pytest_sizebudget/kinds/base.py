@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath
 from pytest_sizebudget.budget.model import Budget, BudgetFile
@@ -40,6 +40,21 @@ EntryParser = Callable[
 go to the reader (with their key and position), and None means the entry was invalid.
 An entry that stands for several budgets (an ELF file's memory regions, each its own
 item) returns them all, each with a key of its own."""
+
+
+_B = TypeVar("_B", bound=Budget)
+
+
+def entry_groups(
+    budgets: Sequence[Budget], budget_type: type[_B], entry_key: Callable[[_B], str]
+) -> list[list[_B]]:
+    """The budgets of ``budget_type``, grouped by the entry that made them (an entry may
+    stand for several budgets, measured together), in their order."""
+    groups: dict[str, list[_B]] = {}
+    for b in budgets:
+        if isinstance(b, budget_type):
+            groups.setdefault(entry_key(b), []).append(b)
+    return list(groups.values())
 
 
 @dataclass(frozen=True, slots=True)

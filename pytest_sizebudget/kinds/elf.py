@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from pytest_sizebudget.firmware.elf import ElfLayout
 from pytest_sizebudget.units import describe, format_bytes
 
-from .base import BudgetKind, EntryParser, EvaluationContext
+from .base import BudgetKind, EntryParser, EvaluationContext, entry_groups
 
 _KEYS = ("name", "elf", "map", "regions", "limits", "owner", "creep_budget_bytes")
 _REGION_KEYS = ("name", "origin", "length")
@@ -574,12 +574,8 @@ class ElfKind(BudgetKind):
         budgets: Sequence[Budget],
         base: Mapping[str, BudgetResult],
     ) -> Mapping[str, BudgetResult]:
-        entries: dict[str, list[ElfRegionBudget]] = {}
-        for b in budgets:
-            if isinstance(b, ElfRegionBudget):
-                entries.setdefault(b.entry_key, []).append(b)
         results: dict[str, BudgetResult] = {}
-        for group in entries.values():
+        for group in entry_groups(budgets, ElfRegionBudget, lambda b: b.entry_key):
             results.update(evaluate_entry(group, base, context))
         return results
 

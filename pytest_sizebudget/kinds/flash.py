@@ -52,7 +52,7 @@ from pytest_sizebudget.report.failure import creep_headline
 from pytest_sizebudget.report.model import BudgetResult, Details, HtmlPanel
 from pytest_sizebudget.units import describe
 
-from .base import BudgetKind, EntryParser, EvaluationContext
+from .base import BudgetKind, EntryParser, EvaluationContext, entry_groups
 
 _KEYS = (
     "name",
@@ -532,12 +532,8 @@ class FlashKind(BudgetKind):
         budgets: Sequence[Budget],
         base: Mapping[str, BudgetResult],
     ) -> Mapping[str, BudgetResult]:
-        entries: dict[str, list[FlashBudget]] = {}
-        for b in budgets:
-            if isinstance(b, FlashBudget):
-                entries.setdefault(b.entry_key, []).append(b)
         results: dict[str, BudgetResult] = {}
-        for group in entries.values():
+        for group in entry_groups(budgets, FlashBudget, lambda b: b.entry_key):
             results.update(evaluate_entry(group, base, context))
         return results
 
