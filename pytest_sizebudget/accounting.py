@@ -65,7 +65,7 @@ class MissingBlob:
 @dataclass(frozen=True, slots=True)
 class Usage:
     used_bytes: int
-    packages: tuple[PackageCharge, ...]
+    packages: Sequence[PackageCharge]
     fixed_bytes: int = 0  # merged meta.far allowance
     missing: tuple[MissingBlob, ...] = ()
 

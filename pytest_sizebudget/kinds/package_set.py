@@ -18,6 +18,7 @@ from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef, ffx_owner
 from pytest_sizebudget.errors import InputError, SizeBudgetError
 from pytest_sizebudget.measure.formats import StorageFormat, format_parameters
+from pytest_sizebudget.measure.memo import EvaluationMemo, MemoKey
 from pytest_sizebudget.measure.sizer import SizeRequest
 from pytest_sizebudget.packages.model import Package
 from pytest_sizebudget.packages.rootfs_walk import SYMLINK_POLICIES, SymlinkPolicy
@@ -29,6 +30,7 @@ from pytest_sizebudget.report.model import MATCHED, BudgetResult, Details, NoDet
 
 from .base import BudgetKind, EntryParser, EvaluationContext
 from .package_entries import LoadedSet, load_set, parse_packages
+from .package_set_memo import answered_blobs, memo_key, recall, remember
 
 _COMMON = ("name", "budget_bytes", "creep_budget_bytes", "owner")
 
@@ -219,6 +221,20 @@ class PackageSetKind(BudgetKind):
         base = {b.key: replace(base[b.key], parameters=dict(parameters)) for b in budgets}
         sets = [b for b in budgets if isinstance(b, PackageSetBudget)]
         resources = [b for b in budgets if isinstance(b, ResourceBudget)]
+        memo = context.sizer.evaluation_memo()
+        at = None
+        if memo is not None and not bf.include_subpackages and not any(s.yocto for s in sets):
+            manifests = {}
+            for ref in (ref for s in sets for ref in s.packages):
+                path = ref.path
+                manifests[path if path.is_absolute() else path.absolute()] = context.display(path)
+            at = memo_key(memo, context, bf, budgets, base, list(manifests.items()))
+        if memo is not None and at is not None:
+            remembered = recall(memo, at, bf, budgets)
+            if remembered is not None:
+                return {
+                    b.key: _with_usage(base[b.key], b, remembered[b.key], {}, {}) for b in budgets
+                }
         errors: dict[str, str] = {}
         loaded: dict[str, list[Package]] = {}
         notes: dict[str, LoadedSet] = {}
@@ -256,7 +272,8 @@ class PackageSetKind(BudgetKind):
         for p in (p for s in inputs for p in s.packages):
             sizes.update(p.fixed_sizes)  # symbolic links, Yocto packages: nothing to measure
         unverified = _verify(context, inputs)
-        sizes.update(_measure_missing(context, inputs, {**sizes, **unverified}, bf.storage_format))
+        requests = _unsized(inputs, {**sizes, **unverified})
+        sizes.update(_measure(context, requests, bf.storage_format))
         sizes.update(unverified)  # a blob that is not what its manifest claims has no size
         set_usages, resource_usages = account(
             inputs,
@@ -275,6 +292,10 @@ class PackageSetKind(BudgetKind):
         for s in ok_sets:
             out[s.key] = _with_notes(out[s.key], notes[s.key])
         _compare_with_baseline_trees(context, reader, ok_sets, inputs, ok_resources, sizes, bf, out)
+        if memo is not None and at is not None and not errors:
+            _remember(
+                memo, at, inputs, requests, ok_sets, set_usages, ok_resources, resource_usages, out
+            )
         return out
 
 
@@ -409,24 +430,55 @@ def _verify(context: EvaluationContext, inputs: Sequence[SetInput]) -> Mapping[s
         return {m: str(exc) for m, _ in requests}
 
 
-def _measure_missing(
-    context: EvaluationContext,
-    inputs: Sequence[SetInput],
-    sizes: Mapping[str, int | str],
-    layout: StorageFormat,
-) -> Mapping[str, int | str]:
+def _unsized(inputs: Sequence[SetInput], sizes: Mapping[str, int | str]) -> list[SizeRequest]:
+    """The blobs that no blobs.json sizes, each once (at its first instance's file)."""
     requests: dict[str, SizeRequest] = {}
     for s in inputs:
         for p in s.packages:
             for b in p.blobs:
                 if b.merkle not in sizes and b.merkle not in requests:
                     requests[b.merkle] = SizeRequest(b.merkle, b.source, b.size)
+    return list(requests.values())
+
+
+def _measure(
+    context: EvaluationContext, requests: Sequence[SizeRequest], layout: StorageFormat
+) -> Mapping[str, int | str]:
     if not requests:
         return {}
     try:
-        return context.sizer.size_blobs(list(requests.values()), layout)
+        return context.sizer.size_blobs(requests, layout)
     except SizeBudgetError as exc:
-        return {m: str(exc) for m in requests}
+        return {r.merkle: str(exc) for r in requests}
+
+
+def _remember(
+    memo: EvaluationMemo,
+    at: MemoKey,
+    inputs: Sequence[SetInput],
+    requests: Sequence[SizeRequest],
+    sets: Sequence[PackageSetBudget],
+    set_usages: Sequence[Usage],
+    resources: Sequence[ResourceBudget],
+    resource_usages: Sequence[Usage],
+    out: Mapping[str, BudgetResult],
+) -> None:
+    """Keep a clean evaluation of plain manifests for the next run (package_set_memo)."""
+    if any(p.kind != "manifest" for s in inputs for p in s.packages):
+        return
+    if any(r.error is not None for r in out.values()):
+        return
+    answered = answered_blobs(requests)
+    if answered is None:
+        return
+    usages = {
+        b.key: u
+        for b, u in (
+            *zip(sets, set_usages, strict=True),
+            *zip(resources, resource_usages, strict=True),
+        )
+    }
+    remember(memo, at, usages, answered)
 
 
 def _with_usage(

@@ -31,16 +31,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
 import os
-import ssl
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import http.client
 
 DEFAULT_TIMEOUT: Final = 5.0  # seconds per socket operation
 # Requests in flight at once: round trips, not bandwidth, bound a cache of small entries.
@@ -53,9 +54,14 @@ OUTPUT_PATH: Final = "sizebudget-blob.json"
 TOKEN_ENV: Final = "SIZEBUDGET_CACHE_TOKEN"
 USER_ENV: Final = "SIZEBUDGET_CACHE_USER"
 PASSWORD_ENV: Final = "SIZEBUDGET_CACHE_PASSWORD"
+
+
 # A reused keep-alive connection that the server closed meanwhile fails like this; the
 # request is idempotent (GET, or a PUT of content-named bytes), so it is sent once more.
-_STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+def _stale() -> tuple[type[BaseException], ...]:
+    import http.client  # here, not at the top: only runs with a remote cache need it
+
+    return (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
 class RemoteFailure(Exception):
@@ -262,6 +268,9 @@ class RemoteCache:
     # -- HTTP ---------------------------------------------------------------------------
 
     def _connection(self, fresh: bool = False) -> http.client.HTTPConnection:
+        import http.client
+        import ssl
+
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
         if conn is not None and fresh:
             conn.close()  # (stays in _open: closing twice is harmless)
@@ -290,7 +299,7 @@ class RemoteCache:
         target = f"{self._prefix}{path}"
         try:
             return self._send(self._connection(), method, target, body, headers)
-        except _STALE:
+        except _stale():
             return self._send(self._connection(fresh=True), method, target, body, headers)
 
     def _send(
@@ -357,6 +366,8 @@ class RemoteCache:
 
     @staticmethod
     def _describe(error: BaseException) -> str:
+        import ssl
+
         if isinstance(error, TimeoutError):
             return "no answer in time (timed out)"
         if isinstance(error, ConnectionRefusedError):
@@ -369,6 +380,8 @@ class RemoteCache:
 
     def _get(self, path: str) -> bytes | None:
         """The body at ``path``, ``None`` when absent; ``RemoteFailure`` otherwise."""
+        import http.client
+
         try:
             status, body = self._request("GET", path)
         except (OSError, http.client.HTTPException) as error:
@@ -380,6 +393,8 @@ class RemoteCache:
         raise RemoteFailure(f"GET answered HTTP {status} {_reason(status)}")
 
     def _put(self, path: str, body: bytes) -> None:
+        import http.client
+
         try:
             status, _ = self._request("PUT", path, body)
         except (OSError, http.client.HTTPException) as error:

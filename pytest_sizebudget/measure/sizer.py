@@ -28,10 +28,19 @@ from pytest_sizebudget.errors import MeasurementError
 
 from .blob import BlobMeasurement, has_size
 from .blobfs import CHUNK_RULE_VERSION
-from .cache import CACHE_FORMAT, BlobCache, read_entry, seal, unseal, write_atomically
+from .cache import (
+    CACHE_FORMAT,
+    BlobCache,
+    params_fingerprint,
+    read_entry,
+    seal,
+    unseal,
+    write_atomically,
+)
 from .compress import libzstd_matches_fuchsia, libzstd_version, libzstd_warning
 from .engine import BlobRequest, EngineStats, MeasurementEngine
 from .formats import StorageFormat
+from .memo import EvaluationMemo
 from .memory import DEFAULT_COMPRESSION_MEMORY, ZSTD_LEVEL, CompressorPool
 from .remote import RemoteCache
 
@@ -88,6 +97,12 @@ class BlobSizer(Protocol):
 
     def take_stats(self) -> EngineStats:
         """What was done since the last call (reports carry it from xdist workers)."""
+        ...
+
+    def evaluation_memo(self) -> EvaluationMemo | None:
+        """Where kinds may keep results built on this sizer's answers for the next run,
+        or ``None`` when those answers may differ next time (no cache, verification, a
+        sizer that answers in its own way)."""
         ...
 
 
@@ -282,6 +297,7 @@ class EngineSizer:
         self._taken = EngineStats()
         self._settled = [0, 0]
         self._expected_bytes = 0
+        self._memo: EvaluationMemo | None = None
 
     # -- engines and bookkeeping ---------------------------------------------------
 
@@ -320,6 +336,24 @@ class EngineSizer:
         )
         self._taken = now
         return delta
+
+    def evaluation_memo(self) -> EvaluationMemo | None:
+        """The memo beside the cache, when this sizer's answers are the engine's: a
+        subclass may answer otherwise, so it has none unless it overrides this."""
+        if self.cache_root is None or self.verify or type(self) is not EngineSizer:
+            return None
+        if self._memo is None:
+            self._memo = EvaluationMemo(self.cache_root, params_fingerprint, self._answered)
+        return self._memo
+
+    def _answered(self, layout: StorageFormat, merkles: Sequence[str]) -> None:
+        """Blobs a remembered evaluation sized through this sizer, counted as
+        ``size_blobs`` counts the cache's answers."""
+        engine = self.engine(layout)
+        this_run = engine.cache.this_run
+        reused = sum(1 for m in merkles if (layout, m) in self._measured_here or m in this_run)
+        hits = len(merkles) - reused
+        self._count(EngineStats(requests=hits + reused, cache_hits=hits, reused=reused))
 
     def take_remote_problem(self) -> str | None:
         """The remote cache's one message (it failed and was turned off), once."""

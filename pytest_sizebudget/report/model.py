@@ -8,7 +8,7 @@ dataclass of that kind, whose keys ``to_dict`` writes beside the common ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -102,7 +102,7 @@ class BudgetResult:
     owner: str | None = None
     used_bytes: int | None = None  # None when the budget could not be measured
     error: str | None = None
-    packages: tuple[PackageCharge, ...] = ()
+    packages: Sequence[PackageCharge] = ()
     fixed_bytes: int = 0
     parameters: dict[str, Any] = field(default_factory=dict)  # sharing, layout, ...
     details: Details = field(default_factory=NoDetails)  # the kind's own fields
