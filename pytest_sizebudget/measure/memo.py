@@ -213,6 +213,7 @@ class EvaluationMemo:
             return
         rest = len(header).to_bytes(8, "little") + header + body
         write_atomically(self._path(at.slot), MEMO_MAGIC + digest(rest) + rest)
+        self._kept.pop(at.slot, None)  # what was read before is not what is kept now
 
     def still_answered(self, layout: StorageFormat, blobs: AnsweredBlobs) -> bool:
         """Whether every blob's file is still a regular file of the length its size was
