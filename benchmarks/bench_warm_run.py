@@ -130,7 +130,9 @@ def generate(root: Path, packages: int, sets: int, per_package: int, seed: int) 
     }
     (root / "product.sizebudget.json").write_text(json.dumps(budget, indent=2))
     (root / "pytest.ini").write_text("[pytest]\n")
-    return {"instances": instances, "distinct_blobs": len(merkles), "in_blobs_json": len(sizes)}
+    counts = {"instances": instances, "distinct_blobs": len(merkles), "in_blobs_json": len(sizes)}
+    (root / "counts.json").write_text(json.dumps(counts))
+    return counts
 
 
 CPU: list[float] = []  # CPU seconds (user + system) of each timed run, in order
@@ -162,13 +164,22 @@ def main() -> None:
     parser.add_argument(
         "--pytest-args", default="", help="extra arguments for every pytest run (quoted)"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the product an earlier run left in --dir (its cache too) as it is",
+    )
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold runs")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="sizebudget-bench-"))
     root = args.dir or tmp / "product"
-    if root.exists():
-        shutil.rmtree(root)
-    counts = generate(root, args.packages, args.sets, args.blobs_per_package, args.seed)
+    if args.reuse and (root / "counts.json").is_file():
+        counts = json.loads((root / "counts.json").read_text())
+    else:
+        if root.exists():
+            shutil.rmtree(root)
+        counts = generate(root, args.packages, args.sets, args.blobs_per_package, args.seed)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     if not args.no_bytecode_cache:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -200,22 +211,44 @@ def main() -> None:
     # other installed plugin, and pytest's walk of the product directory.
     floor_cmd = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:sizebudget"]
     floor_cmd += args.pytest_args.split()
-    cold = runs(cmd, cold=True)
+    # The named command without this plugin: pytest starts, finds nothing to run in the
+    # file (4: not found) and ends, as the plugin's run does around its work.
+    floor_named_cmd = [*floor_cmd[:3], "-q", "-p", "no:sizebudget", *args.pytest_args.split()]
+    floor_named_cmd.append("product.sizebudget.json")
+    cold = None if args.no_cold else runs(cmd, cold=True)
     warm = runs(cmd)
     floor = runs(floor_cmd, ok=(5,))  # 5: no tests collected, as expected
-    warm_named = runs(named)
+    # Named and its floor alternate, so that the machine's load drifts over both alike.
+    warm_named: tuple[list[float], list[float], str] = ([], [], "")
+    floor_named: tuple[list[float], list[float], str] = ([], [], "")
+    for _ in range(args.repeat):
+        for into, command, ok in (
+            (warm_named, named, (0, 1)),
+            (floor_named, floor_named_cmd, (4, 5)),
+        ):
+            wall, out = timed(command, root, env, ok)
+            into[0].append(wall)
+            into[1].append(CPU[-1])
     base = runs([sys.executable, "-m", "pytest", "--version"])
     out = warm[2]
     stats = [line for line in out.splitlines() if line.startswith(("blob measurement", "15 "))]
     print(f"product: {counts} ({args.packages} packages, {args.sets} sets) in {root}")
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
     print(f"command: {' '.join(cmd[2:])}")
-    print(f"cold (no cache):     {median(cold)}")
+    if cold is not None:
+        print(f"cold (no cache):     {median(cold)}")
     print(f"warm (cache filled): {median(warm)}")
-    print(f"warm, budget file named on the command line: {median(warm_named)}")
     print(f"floor, without this plugin (pytest --co -p no:sizebudget): {median(floor)}")
     ours = statistics.median(warm[0]) - statistics.median(floor[0])
     print(f"this plugin's share of the warm run: {ours:.2f} s")
+    print(f"warm, budget file named on the command line: {median(warm_named)}")
+    print(f"floor, the same command without this plugin: {median(floor_named)}")
+    named_share = statistics.median(warm_named[0]) - statistics.median(floor_named[0])
+    per_instance = named_share / counts["instances"] * 1e6
+    print(
+        f"this plugin's share of the named warm run: {named_share:.2f} s "
+        f"({per_instance:.1f} µs per blob instance)"
+    )
     print(f"pytest --version:    {median(base)}")
     for line in stats:
         print(f"warm run: {line}")

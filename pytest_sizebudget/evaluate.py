@@ -137,10 +137,11 @@ class BudgetEvaluator:
         for b in bf.budgets:
             by_kind.setdefault(self.kinds.of_budget(b).name, []).append(b)
         results: dict[str, BudgetResult] = {}
-        for kind in self.kinds:
-            budgets = by_kind.get(kind.name)
+        for name in self.kinds.names():
+            budgets = by_kind.get(name)
             if not budgets:
                 continue
+            kind = self.kinds.get(name)
             try:
                 results.update(self._evaluate_kind(kind, context, bf, budgets, base))
             except Exception as exc:

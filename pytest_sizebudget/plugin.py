@@ -28,7 +28,7 @@ from .fixtures import (
 )
 from .items import BudgetCheckFailed, BudgetFileCollector, BudgetItem, SizeBudgetWarning
 from .keys import ITEM_REPORT, KINDS, SETTINGS
-from .kinds.builtin import builtin_kind_list
+from .kinds.builtin import BUILTIN_KINDS
 from .kinds.registry import KindError, KindRegistry
 from .measure.compress import libzstd_warning
 from .report.model import BudgetResult
@@ -58,8 +58,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sizebudget_register_kinds(registry: KindRegistry) -> None:
     """The built-in kinds, before any other: their sections are collected first."""
-    for kind in builtin_kind_list():
-        registry.register(kind)
+    for spec in BUILTIN_KINDS:  # each imported when a budget file or report needs it
+        registry.register(spec)
 
 
 @pytest.hookimpl(trylast=True)

@@ -522,6 +522,8 @@ class RemoteCache:
 
 
 def _reason(status: int) -> str:
+    import http
+
     try:
         return http.HTTPStatus(status).phrase
     except ValueError:

@@ -66,7 +66,7 @@ def test_package_set_measured_as_fxfs(pytester: pytest.Pytester) -> None:
     assert bf["parameters"]["blobfs_layout"] == "compact"
     assert bf["used_bytes"] != expected  # the same blobs in blobfs take other space
     # Each format has its own cache directory (fingerprint); a second run is all hits.
-    fingerprints = {p.name for p in (pytester.path / "cache/v1/blobs").iterdir()}
+    fingerprints = {p.name for p in (pytester.path / "cache/v1/packs").iterdir()}
     assert len(fingerprints) == 2
     again = pytester.runpytest("--sizebudget", "--sizebudget-cache-dir=cache")
     again.assert_outcomes(passed=4)

@@ -66,6 +66,7 @@ def test_sizes_of_another_libzstd_never_answer(
     measurement = BlobMeasurement.from_frames(merkle, 100_000, [3000] * 4, fmt)
     fuchsia = BlobCache(tmp_path, fmt)
     fuchsia.put(measurement)
+    fuchsia.flush()
     assert fuchsia.get(merkle) == measurement
 
     monkeypatch.setattr(cache_module, "libzstd_version", lambda: "1.5.5")
@@ -74,6 +75,7 @@ def test_sizes_of_another_libzstd_never_answer(
     assert other.get(merkle) is None
     different = BlobMeasurement.from_frames(merkle, 100_000, [3100] * 4, fmt)
     other.put(different)
+    other.flush()
     assert other.get(merkle) == different
 
     monkeypatch.undo()

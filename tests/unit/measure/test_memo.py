@@ -6,6 +6,7 @@ import os
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ def inputs(tmp_path: Path) -> list[tuple[Path, str]]:
 
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
-    real = memo_module.read_bytes
+    real = memo_module.read_bytes  # type: ignore[attr-defined]
 
     def counting(path: Path, shown: str) -> bytes:
         seen.append(shown)
@@ -249,8 +250,8 @@ def test_remembered_packages_decode_to_the_charges_they_stand_for(tmp_path: Path
     at = memo.key(SLOT, b"salt", [])
     assert at is not None
     remember(memo, at, {"k": Usage(50, charges(), 0)}, AnsweredBlobs([], [], []))
-    (_, compact) = memo.recall(at)  # type: ignore[misc]
-    ((key, used, fixed, count, data),) = compact
+    found: Any = memo.recall(at)
+    ((key, used, fixed, count, data),) = found[1]
     lazy = RememberedPackages(data, count)
     assert (key, used, fixed, len(lazy)) == ("k", 50, 0, 2)
     assert lazy._decoded is None  # len() and bool() decode nothing

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pytest_sizebudget.measure.blob import BlobMeasurement
-from pytest_sizebudget.measure.cache import BlobCache
+from pytest_sizebudget.measure.cache import BlobCache, seal
 from pytest_sizebudget.measure.remote import (
     MAX_BODY,
     RemoteCache,
@@ -210,8 +210,10 @@ def test_blob_cache_checks_remote_entries_like_local_ones(
     url = serve(handle)
     measured = BlobMeasurement.from_sizes(MERKLE, 20_000, 5_000, "compact")
     source = BlobCache(tmp_path / "a", "compact")
-    source.put(measured)
-    entry = source.entry_path(MERKLE).read_bytes()
+    # The entry as put() uploads it: sealed, under its key and parameters.
+    entry = seal(
+        {"kind": "blob", "key": MERKLE, "params": source.fingerprint, "result": measured.to_dict()}
+    )
     digest = hashlib.sha256(entry).hexdigest()
     store[f"/cas/{digest}"] = entry
     other = "ef" * 32
@@ -225,7 +227,8 @@ def test_blob_cache_checks_remote_entries_like_local_ones(
     assert cache.get(MERKLE) == measured
     assert cache.get(other) is None  # filed under another blob's key
     assert (remote.counts.hits, remote.counts.rejected) == (1, 1)
-    assert cache.entry_path(MERKLE).read_bytes() == entry  # kept locally
+    cache.flush()
+    assert BlobCache(tmp_path / "b", "compact").get(MERKLE) == measured  # kept locally
 
     padded = BlobCache(tmp_path / "c", "deprecated_padded", remote=remote)
     padded.prefetch([MERKLE])  # other parameters: another key, a miss
