@@ -184,7 +184,9 @@ class MeasurementEngine:
                 f"cache is for layout {self.cache.layout!r}, engine for {self.layout!r}"
             )
         self.threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
-        self.compressors = compressors if compressors is not None else CompressorPool()
+        self.compressors = (
+            compressors if compressors is not None else CompressorPool(concurrency=self.threads)
+        )
         self.progress = progress
         self.progress_interval = progress_interval
         self.last_stats = EngineStats()

@@ -58,12 +58,23 @@ def new_compressor() -> zstandard.ZstdCompressor:
 
 
 class CompressorPool:
-    """Level-14 compressors, lent one thread at a time, within a memory budget."""
+    """Level-14 compressors, lent one thread at a time, within a memory budget, and to at
+    most ``concurrency`` threads at once.
 
-    def __init__(self, budget_bytes: int = DEFAULT_COMPRESSION_MEMORY) -> None:
+    The engine's readers compress small blobs themselves while its compression threads
+    take the batches of large ones: without the bound, three or four compressions ran at
+    once on two cores, and the time slicing between them cost about a fifth more CPU for
+    the same output (each level-14 context's tables evicted the other's from the CPU
+    caches; docs/performance.md).
+    """
+
+    def __init__(
+        self, budget_bytes: int = DEFAULT_COMPRESSION_MEMORY, *, concurrency: int | None = None
+    ) -> None:
         if budget_bytes < 0:
             raise ValueError(f"compression memory budget must not be negative: {budget_bytes}")
         self.budget_bytes = budget_bytes
+        self._slots = None if concurrency is None else threading.Semaphore(max(1, concurrency))
         self._cond = threading.Condition()
         self._idle: dict[int, list[zstandard.ZstdCompressor]] = {}
         self._live = 0  # context bytes of every compressor that exists, lent or idle
@@ -82,11 +93,18 @@ class CompressorPool:
     def borrow(self, length: int) -> Iterator[zstandard.ZstdCompressor]:
         """A compressor for one ``length``-byte compression; back to the pool afterwards."""
         cost, output = context_bytes(length), compress_bound(length)
-        compressor = self._take(cost, output)
+        slots = self._slots
+        if slots is not None:
+            slots.acquire()
         try:
-            yield compressor
+            compressor = self._take(cost, output)
+            try:
+                yield compressor
+            finally:
+                self._give_back(cost, output, compressor)
         finally:
-            self._give_back(cost, output, compressor)
+            if slots is not None:
+                slots.release()
 
     def _take(self, cost: int, output: int) -> zstandard.ZstdCompressor:
         me = object()

@@ -285,9 +285,9 @@ class EngineSizer:
         self.remote = remote
         self._remote_problem_taken = False
         self.run = run  # the test run's id: cache entries it writes are "reused", no hits
-        # One pool for every layout's engine: the budget is the process's.
-        self.compressors = CompressorPool(compression_memory)
         self.threads = threads if threads is not None else default_threads()
+        # One pool for every layout's engine: the budget and the cores are the process's.
+        self.compressors = CompressorPool(compression_memory, concurrency=self.threads)
         self.verify = verify
         self.progress = progress
         self._engines: dict[str, MeasurementEngine] = {}
