@@ -171,6 +171,7 @@ class BlobCache:
         # until the first lookup; entries measured here and not yet written.
         self._packed: dict[str, tuple[dict[str, object], object]] | None = None
         self._packs_read: set[str] = set()
+        self._loading = threading.RLock()
         # by the run that measured them: this one's, or None (fetched from a remote)
         self._pending: dict[str | None, dict[str, dict[str, object]]] = {}
 
@@ -297,16 +298,24 @@ class BlobCache:
         """Every entry of the packs read so far (all of them at the first call)."""
         packed = self._packed
         if packed is None:
-            packed = self._packed = {}
-            self.refresh()
+            with self._loading:  # two threads' first lookups: one reads, both see all
+                if self._packed is None:
+                    fresh: dict[str, tuple[dict[str, object], object]] = {}
+                    self._read_packs(fresh)
+                    self._packed = fresh
+            packed = self._packed
+            assert packed is not None
         return packed
 
     def refresh(self) -> None:
         """Read the packs written since the last read (another process's, after waiting
         for its lock); merge them when there are too many."""
+        with self._loading:
+            self._read_packs(self._packs())
+
+    def _read_packs(self, packed: dict[str, tuple[dict[str, object], object]]) -> None:
         if self.root is None:
             return
-        packed = self._packs()
         try:
             names = sorted(e.name for e in os.scandir(self.pack_dir) if e.name.endswith(".pack"))
         except OSError:
@@ -330,9 +339,9 @@ class BlobCache:
                 if isinstance(result, dict):
                     packed.setdefault(merkle, (result, run))
         if len(names) > PACK_MERGE_AT:
-            self._merge(names)
+            self._merge(names, packed)
 
-    def _merge(self, names: list[str]) -> None:
+    def _merge(self, names: list[str], packed: dict[str, tuple[dict[str, object], object]]) -> None:
         """One pack instead of many, under a lock so that two processes do not both
         merge; a pack that a reader misses meanwhile only costs it a measurement."""
         lock = self.pack_dir / ".merge.lock"
@@ -346,10 +355,9 @@ class BlobCache:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
                     return  # another process merges
-            assert self._packed is not None
             by_run: dict[object, dict[str, dict[str, object]]] = {}
             with self._lock:
-                for merkle, (result, run) in self._packed.items():
+                for merkle, (result, run) in packed.items():
                     by_run.setdefault(run, {})[merkle] = result
             written = True
             for run, entries in by_run.items():  # a pack per run, which the counts need

@@ -447,7 +447,7 @@ class MeasurementEngine:
                 state.merkle = measured.merkle
                 state.result = measured
 
-        with ThreadPoolExecutor(self.threads + 1, thread_name_prefix="sizebudget-read") as readers:
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="sizebudget-read") as readers:
             self._drain(readers, run, groups, counters)
 
     # -- progress and bookkeeping ------------------------------------------------------

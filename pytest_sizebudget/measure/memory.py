@@ -75,6 +75,7 @@ class CompressorPool:
             raise ValueError(f"compression memory budget must not be negative: {budget_bytes}")
         self.budget_bytes = budget_bytes
         self._slots = None if concurrency is None else threading.Semaphore(max(1, concurrency))
+        self._mine = threading.local()
         self._cond = threading.Condition()
         self._idle: dict[int, list[zstandard.ZstdCompressor]] = {}
         self._live = 0  # context bytes of every compressor that exists, lent or idle
@@ -114,6 +115,13 @@ class CompressorPool:
                     idle = self._idle.get(cost)
                     if idle:
                         self._use_output(output)
+                        # The one this thread used last, if idle: its tables are still
+                        # in this core's cache.
+                        # (Its id, not itself: a thread must not keep an evicted one alive.)
+                        last = getattr(self._mine, "last", None)
+                        for i, compressor in enumerate(idle):
+                            if id(compressor) == last:
+                                return idle.pop(i)
                         return idle.pop()
                     if not self._queue or self._queue[0][0] is me:
                         self._evict(cost + output)
@@ -147,6 +155,7 @@ class CompressorPool:
                 self._live -= size
 
     def _give_back(self, cost: int, output: int, compressor: zstandard.ZstdCompressor) -> None:
+        self._mine.last = id(compressor)
         with self._cond:
             self._output -= output
             if self._queue and self._queue[0][1] != cost:
