@@ -37,7 +37,7 @@ from pytest_sizebudget.report.model import BudgetResult
 
 from .base import EvaluationContext
 
-MEMO_VERSION = 1
+MEMO_VERSION = 2
 
 
 class RememberedPackages(Sequence[PackageCharge]):
@@ -131,14 +131,19 @@ def recall(
     if not (isinstance(found, tuple) and len(found) == 2):
         return None
     answered, compact = found
-    if not isinstance(compact, list) or {c[0] for c in compact} != {b.key for b in budgets}:
+    try:  # sealed and keyed, so written by this code; a shape it does not know is a miss
+        usages = {
+            key: Usage(used, RememberedPackages(data, count), fixed)
+            for key, used, fixed, count, data in compact
+        }
+        checks = AnsweredBlobs(*answered)
+    except (TypeError, ValueError):
         return None
-    if not memo.still_answered(bf.storage_format, AnsweredBlobs(*answered)):
+    if set(usages) != {b.key for b in budgets}:
         return None
-    return {
-        key: Usage(used, RememberedPackages(data, count), fixed)
-        for key, used, fixed, count, data in compact
-    }
+    if not memo.still_answered(bf.storage_format, checks):
+        return None
+    return usages
 
 
 def answered_blobs(requests: Sequence[SizeRequest]) -> AnsweredBlobs | None:

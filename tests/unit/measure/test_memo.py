@@ -266,3 +266,28 @@ def test_remembered_packages_decode_to_the_charges_they_stand_for(tmp_path: Path
     # To an xdist controller (or anywhere pickled) it goes as the plain tuple.
     assert pickle.loads(pickle.dumps(lazy)) == charges()
     assert type(pickle.loads(pickle.dumps(lazy))) is tuple
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        (([], [], []), [("k", 1, 2)]),  # a budget's entry of another length
+        (([], []), [("k", 1, 0, 0, b"")]),  # checks of another shape
+        (([], [], []), "not a list"),
+        "not a pair",
+    ],
+    ids=["entry", "checks", "budgets", "payload"],
+)
+def test_a_remembered_answer_of_another_shape_is_a_miss(tmp_path: Path, payload: object) -> None:
+    from types import SimpleNamespace
+
+    from pytest_sizebudget.kinds.package_set_memo import recall
+
+    memo, counted = make(tmp_path / "cache")
+    at = memo.key(SLOT, b"salt", [])
+    assert at is not None
+    memo.remember(at, payload)
+    bf: Any = SimpleNamespace(storage_format="compact")
+    budgets: Any = [SimpleNamespace(key="k")]
+    assert recall(memo, at, bf, budgets) is None
+    assert counted.calls == []
