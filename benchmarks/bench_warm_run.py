@@ -232,7 +232,10 @@ def main() -> None:
     base = runs([sys.executable, "-m", "pytest", "--version"])
     out = warm[2]
     stats = [line for line in out.splitlines() if line.startswith(("blob measurement", "15 "))]
-    print(f"product: {counts} ({args.packages} packages, {args.sets} sets) in {root}")
+    shape = (
+        "as an earlier run left it" if args.reuse else f"{args.packages} packages, {args.sets} sets"
+    )
+    print(f"product: {counts} ({shape}) in {root}")
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
     print(f"command: {' '.join(cmd[2:])}")
     if cold is not None:
