@@ -58,6 +58,18 @@ class KindSpec:
         return kind
 
 
+def _same(a: BudgetKind | KindSpec, b: BudgetKind | KindSpec) -> bool:
+    """Whether two registrations are one kind: equal specs, instances of one class, or
+    an instance of the class a spec names."""
+
+    def cls(k: BudgetKind | KindSpec) -> tuple[str, str]:
+        if isinstance(k, KindSpec):
+            return (k.module, k.attribute)
+        return (type(k).__module__, type(k).__qualname__)
+
+    return a == b or cls(a) == cls(b)
+
+
 def _spec_of(kind: BudgetKind, like: KindSpec) -> KindSpec:
     return replace(
         like,
@@ -84,11 +96,9 @@ class KindRegistry:
             sections, results = tuple(kind.sections), tuple(kind.titles)
         known = self._kinds.get(name)
         if known is not None:
-            if known == kind or (
-                not isinstance(known, KindSpec)
-                and not isinstance(kind, KindSpec)
-                and type(known) is type(kind)
-            ):
+            if _same(known, kind):
+                if isinstance(known, KindSpec) and not isinstance(kind, KindSpec):
+                    self._kinds[name] = kind  # loaded already: no need to import it again
                 return
             raise KindError(f"budget kind {name!r} is registered twice ({known!r}, {kind!r})")
         for text in (name, *results):

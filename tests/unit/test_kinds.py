@@ -163,3 +163,37 @@ def test_details_another_version_wrote_are_kept_as_read() -> None:
     back = builtin_kinds().result_from_dict(data)
     assert isinstance(back.details, RawDetails)
     assert back.to_dict() == data
+
+
+def test_every_builtin_spec_says_what_its_kind_says() -> None:
+    """Built-in kinds are registered by spec and imported when used; each spec must name
+    the sections and result kinds its class has (``KindSpec.load`` checks it)."""
+    from pytest_sizebudget.kinds.builtin import BUILTIN_KINDS
+
+    assert [spec.load().name for spec in BUILTIN_KINDS] == [s.name for s in BUILTIN_KINDS]
+
+
+def test_a_spec_that_differs_from_its_class_is_an_error() -> None:
+    from dataclasses import replace
+
+    from pytest_sizebudget.kinds.builtin import BUILTIN_KINDS
+    from pytest_sizebudget.kinds.registry import KindError
+
+    wrong = replace(BUILTIN_KINDS[3], sections=("images_budgets",))
+    with pytest.raises(KindError, match="differs"):
+        wrong.load()
+
+
+def test_a_package_set_run_imports_no_other_kind(pytester: pytest.Pytester) -> None:
+    """Kinds a run does not use are not imported (they cost start-up time)."""
+    pytester.makepyfile(
+        test_probe="""
+        import sys
+
+        def test_probe():
+            loaded = {m for m in sys.modules if m.startswith("pytest_sizebudget.kinds.")}
+            assert "pytest_sizebudget.kinds.elf" not in loaded
+            assert "pytest_sizebudget.kinds.android_super" not in loaded
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:randomly").assert_outcomes(passed=1)
