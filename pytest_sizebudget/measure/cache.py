@@ -281,18 +281,22 @@ class BlobCache:
         if self.root is None:
             return
         for run, entries in groups.items():
-            body: dict[str, object] = {
-                "kind": "pack",
-                "params": self.fingerprint,
-                "run": run,
-                "entries": entries,
-            }
-            name = f"{uuid.uuid4().hex}.pack"
-            with self._lock:
-                self._packs_read.add(name)  # its entries are known here already
-            if not write_atomically(self.pack_dir / name, seal(body)):
+            if not self._publish(run, entries):
                 with self._lock:
                     self.write_failures += len(entries)
+
+    def _publish(self, run: object, entries: dict[str, dict[str, object]]) -> bool:
+        """Write one pack under a fresh name; whether it was written."""
+        body: dict[str, object] = {
+            "kind": "pack",
+            "params": self.fingerprint,
+            "run": run,
+            "entries": entries,
+        }
+        name = f"{uuid.uuid4().hex}.pack"
+        with self._lock:
+            self._packs_read.add(name)  # its entries are known here already
+        return write_atomically(self.pack_dir / name, seal(body))
 
     def _packs(self) -> dict[str, tuple[dict[str, object], object]]:
         """Every entry of the packs read so far (all of them at the first call)."""
@@ -359,18 +363,9 @@ class BlobCache:
             with self._lock:
                 for merkle, (result, run) in packed.items():
                     by_run.setdefault(run, {})[merkle] = result
-            written = True
-            for run, entries in by_run.items():  # a pack per run, which the counts need
-                body: dict[str, object] = {
-                    "kind": "pack",
-                    "params": self.fingerprint,
-                    "run": run,
-                    "entries": entries,
-                }
-                name = f"{uuid.uuid4().hex}.pack"
-                self._packs_read.add(name)
-                written = write_atomically(self.pack_dir / name, seal(body)) and written
-            if written:
+            # A pack per run, which the counts of reused blobs need.
+            written = [self._publish(run, entries) for run, entries in by_run.items()]
+            if all(written):
                 for old in names:
                     with contextlib.suppress(OSError):
                         os.unlink(self.pack_dir / old)
