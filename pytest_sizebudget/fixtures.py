@@ -44,8 +44,9 @@ def sizebudget_sizer(
     remote = None
     if settings.cache_url is not None and not settings.no_cache:
         remote = RemoteCache(settings.cache_url, timeout=settings.cache_timeout)
+    sizer = None
     try:
-        yield EngineSizer(
+        sizer = EngineSizer(
             cache_root(pytestconfig, settings),
             verify=settings.verify,
             progress=terminal_progress(pytestconfig),
@@ -53,7 +54,10 @@ def sizebudget_sizer(
             remote=remote,
             run=run_id(pytestconfig),
         )
+        yield sizer
     finally:
+        if sizer is not None:
+            sizer.close()
         if remote is not None:
             remote.close()
 

@@ -356,6 +356,13 @@ class EngineSizer:
         hits = len(merkles) - reused
         self._count(EngineStats(requests=hits + reused, cache_hits=hits, reused=reused))
 
+    def close(self) -> None:
+        """Close the lock files (at the end of the run; a later measurement opens them
+        again)."""
+        for locks in self._locks.values():
+            locks.close()
+        self._locks.clear()
+
     def take_remote_problem(self) -> str | None:
         """The remote cache's one message (it failed and was turned off), once."""
         if self.remote is None or self._remote_problem_taken or self.remote.problem is None:
@@ -641,6 +648,12 @@ class BlobLocks:
         if self.fd >= 0:
             with contextlib.suppress(OSError, AttributeError):
                 fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, self._offset(merkle))
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = -1
 
     def wait(self, merkle: str) -> None:
         """Until the process holding ``merkle`` lets go of it (then let go at once)."""
