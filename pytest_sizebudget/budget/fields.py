@@ -44,27 +44,19 @@ class FieldReader:
 
     def note(self, path: KeyPath, message: str) -> None:
         """Something the file is accepted with, that the run should still say."""
-        pos = self.doc.positions.at(*path)
-        self.notes.append(
-            BudgetFileError(
-                self.doc.display or self.doc.path,
-                message,
-                key=dotted(path),
-                line=pos.line,
-                column=pos.column,
-            )
-        )
+        self.notes.append(self._at(path, message))
 
     def error(self, path: KeyPath, message: str) -> None:
+        self.errors.append(self._at(path, message))
+
+    def _at(self, path: KeyPath, message: str) -> BudgetFileError:
         pos = self.doc.positions.at(*path)
-        self.errors.append(
-            BudgetFileError(
-                self.doc.display or self.doc.path,
-                message,
-                key=dotted(path),
-                line=pos.line,
-                column=pos.column,
-            )
+        return BudgetFileError(
+            self.doc.display or self.doc.path,
+            message,
+            key=dotted(path),
+            line=pos.line,
+            column=pos.column,
         )
 
     def raise_if_errors(self) -> None:
@@ -229,6 +221,15 @@ def _all_non_empty_strings(values: list[Any]) -> bool:
         return False
 
 
+def budget_name(r: FieldReader, entry: Mapping[str, Any], path: KeyPath) -> str | None:
+    """The entry's ``name``: required, and not blank."""
+    name = r.string(entry, path, "name", required=True)
+    if name is not None and not name.strip():
+        r.error((*path, "name"), "must not be empty")
+        return None
+    return name
+
+
 def common_fields(
     r: FieldReader, entry: Mapping[str, Any], path: KeyPath, budget_key: str = "budget_bytes"
 ) -> dict[str, Any] | None:
@@ -236,10 +237,7 @@ def common_fields(
 
     ``budget_key`` names the limit where a kind calls it otherwise (``max_contents_bytes``).
     """
-    name = r.string(entry, path, "name", required=True)
-    if name is not None and not name.strip():
-        r.error((*path, "name"), "must not be empty")
-        name = None
+    name = budget_name(r, entry, path)
     budget = r.size(entry, path, budget_key, required=True)
     creep = r.size(entry, path, "creep_budget_bytes")
     owner = r.string(entry, path, "owner")

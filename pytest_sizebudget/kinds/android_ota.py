@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from pytest_sizebudget.android import transfer_list
 from pytest_sizebudget.android.payload import GroupUpdate, OtaPackage, PartitionUpdate, load_payload
 from pytest_sizebudget.android.transfer_list import StashUse
-from pytest_sizebudget.budget.fields import FieldReader, KeyPath, dotted
+from pytest_sizebudget.budget.fields import FieldReader, KeyPath, budget_name, dotted
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.errors import InputError, kind_of
 from pytest_sizebudget.images.model import ImageFormatError
@@ -67,10 +67,7 @@ def parse_ota_budget(
 ) -> Budget | None:
     if r.object(entry, path, (*_COMMON, *_PAYLOAD_KEYS, *_STASH_KEYS)) is None:
         return None
-    name = r.string(entry, path, "name", required=True)
-    if name is not None and not name.strip():
-        r.error((*path, "name"), "must not be empty")
-        name = None
+    name = budget_name(r, entry, path)
     creep = r.size(entry, path, "creep_budget_bytes")
     owner = r.string(entry, path, "owner")
     given = [k for k in ("payload", "transfer_list") if k in entry]

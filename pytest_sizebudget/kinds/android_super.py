@@ -34,7 +34,7 @@ from pytest_sizebudget.android.partition_sizes import (
 )
 from pytest_sizebudget.android.super_image import SuperImage, metadata_info, read_super
 from pytest_sizebudget.android.target_files import TargetFiles
-from pytest_sizebudget.budget.fields import FieldReader, KeyPath, dotted
+from pytest_sizebudget.budget.fields import FieldReader, KeyPath, budget_name, dotted
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.errors import InputError, kind_of
 from pytest_sizebudget.images import ImageFormatError, measure_image
@@ -70,10 +70,7 @@ def parse_super_budget(
 ) -> Budget | None:
     if r.object(entry, path, _KEYS) is None:
         return None
-    name = r.string(entry, path, "name", required=True)
-    if name is not None and not name.strip():
-        r.error((*path, "name"), "must not be empty")
-        name = None
+    name = budget_name(r, entry, path)
     creep = r.size(entry, path, "creep_budget_bytes")
     owner = r.string(entry, path, "owner")
     given = [k for k in INPUTS if k in entry]

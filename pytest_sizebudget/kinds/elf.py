@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pytest_sizebudget.budget.fields import FieldReader, KeyPath, dotted
+from pytest_sizebudget.budget.fields import FieldReader, KeyPath, budget_name, dotted
 from pytest_sizebudget.budget.model import Budget, BudgetFile, FileRef
 from pytest_sizebudget.errors import InputError, kind_of
 from pytest_sizebudget.firmware.ldmap import read_input_pieces, read_memory_configuration
@@ -85,10 +85,7 @@ def parse_elf_budget(
 ) -> Sequence[Budget] | None:
     if r.object(entry, path, _KEYS) is None:
         return None
-    name = r.string(entry, path, "name", required=True)
-    if name is not None and not name.strip():
-        r.error((*path, "name"), "must not be empty")
-        name = None
+    name = budget_name(r, entry, path)
     owner = r.string(entry, path, "owner")
     creep = r.size(entry, path, "creep_budget_bytes")
     elf = r.string(entry, path, "elf", required=True)
