@@ -44,6 +44,7 @@ from typing import Any, Final, cast
 from pytest_sizebudget.errors import InputError
 from pytest_sizebudget.paths import read_bytes
 
+from .blob import has_size
 from .cache import CACHE_FORMAT, DEFAULT_RACY_SECONDS, read_entry, write_atomically
 from .formats import StorageFormat
 
@@ -220,13 +221,9 @@ class EvaluationMemo:
         measured for (the one ``stat`` a warm run makes of each cached answer).  If so,
         they count as the cache's answers in the run's measurement line, as they would
         have been; if not, nothing is counted and the caller evaluates afresh."""
-        is_reg = stat.S_ISREG
-        try:
-            for source, length in zip(blobs.sources, blobs.lengths, strict=True):
-                st = os.stat(source)
-                if st.st_size != length or not is_reg(st.st_mode):
-                    return False
-        except (OSError, ValueError):  # ValueError: a NUL byte, or lists that disagree
+        if len(blobs.sources) != len(blobs.lengths):
+            return False
+        if not all(map(has_size, blobs.sources, blobs.lengths)):
             return False
         if blobs.merkles:
             self._answered(layout, blobs.merkles)
