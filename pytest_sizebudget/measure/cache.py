@@ -172,6 +172,7 @@ class BlobCache:
         self._packed: dict[str, tuple[dict[str, object], object]] | None = None
         self._packs_read: set[str] = set()
         self._loading = threading.RLock()
+        self._legacy: bool | None = None  # entries of one blob per file exist (see get)
         # by the run that measured them: this one's, or None (fetched from a remote)
         self._pending: dict[str | None, dict[str, dict[str, object]]] = {}
 
@@ -191,6 +192,14 @@ class BlobCache:
             / f"{merkle}.json"
         )
 
+    def _has_legacy(self) -> bool:
+        """Whether an earlier version left entries of one blob per file here: if not, a
+        miss costs no attempt to open one (100,000 of them on a cold run)."""
+        if self._legacy is None:
+            assert self.root is not None
+            self._legacy = os.path.isdir(self.entry_path("00").parent.parent)
+        return self._legacy
+
     @property
     def pack_dir(self) -> Path:
         if self.root is None:
@@ -205,7 +214,7 @@ class BlobCache:
         packed = self._packs().get(merkle)
         if packed is not None:
             found = self._from_result(merkle, *packed)
-        if found is None:
+        if found is None and self._has_legacy():
             raw = read_entry(self.entry_path(merkle))
             found = None if raw is None else self._validate(merkle, raw)
         if found is None and self._fetched:
