@@ -351,8 +351,7 @@ class EngineSizer:
         """Blobs a remembered evaluation sized through this sizer, counted as
         ``size_blobs`` counts the cache's answers."""
         engine = self.engine(layout)
-        this_run = engine.cache.this_run
-        reused = sum(1 for m in merkles if (layout, m) in self._measured_here or m in this_run)
+        reused = sum(1 for m in merkles if self._reused(engine, m))
         hits = len(merkles) - reused
         self._count(EngineStats(requests=hits + reused, cache_hits=hits, reused=reused))
 
@@ -362,6 +361,11 @@ class EngineSizer:
         for locks in self._locks.values():
             locks.close()
         self._locks.clear()
+
+    def _reused(self, engine: MeasurementEngine, merkle: str) -> bool:
+        """Whether this run measured the blob already (this process, or another worker
+        whose cache entry says so): its answer is "reused", not a cache hit."""
+        return (engine.layout, merkle) in self._measured_here or merkle in engine.cache.this_run
 
     def take_remote_problem(self) -> str | None:
         """The remote cache's one message (it failed and was turned off), once."""
@@ -451,7 +455,7 @@ class EngineSizer:
                     todo[merkle] = BlobRequest(Path(r.source), merkle, r.manifest_size)
                     continue
                 out[merkle] = _answer(r.source, r.manifest_size, *known)
-                if (layout, merkle) in self._measured_here or merkle in engine.cache.this_run:
+                if self._reused(engine, merkle):
                     reused += 1
                 else:
                     hits += 1
