@@ -435,20 +435,32 @@ def _download_meaning(mode: object) -> str:
     return "Σ Type-1 delivery-blob size of the new blobs"
 
 
-def _contributors(new_blobs: Sequence[NewBlob], peak_failed: bool, top_n: int) -> list[str]:
-    if not new_blobs:
-        return ["No blob of 'to' is new: the excess is in blobs that 'from' already has."]
+def _ranked(new_blobs: Sequence[NewBlob], peak_failed: bool) -> list[NewBlob]:
+    """Largest first by what removing the blob saves of the check that failed (the peak,
+    else the download); ties by merkle."""
 
     def weight(b: NewBlob) -> int:
         return b.saves_peak if peak_failed else (b.stored or 0)
 
-    ranked = sorted(new_blobs, key=lambda b: (-weight(b), b.merkle))
+    return sorted(new_blobs, key=lambda b: (-weight(b), b.merkle))
+
+
+def _where(b: NewBlob) -> str:
+    """The blob's first package path, and how many more have it."""
+    refs = list(b.where) or ["?"]
+    return refs[0] + (f" (+{len(refs) - 1} more)" if len(refs) > 1 else "")
+
+
+def _contributors(new_blobs: Sequence[NewBlob], peak_failed: bool, top_n: int) -> list[str]:
+    if not new_blobs:
+        return ["No blob of 'to' is new: the excess is in blobs that 'from' already has."]
+
+    ranked = _ranked(new_blobs, peak_failed)
     shown = ranked[:top_n] if top_n > 0 else ranked
     header = ("NEW BLOB (package: path)", "ON DISK", "DOWNLOAD", "SAVES PEAK", "SAVES DOWNLOAD")
     rows = []
     for b in shown:
-        refs = list(b.where) or ["?"]
-        label = refs[0] + (f" (+{len(refs) - 1} more)" if len(refs) > 1 else "")
+        label = _where(b)
         stored = "unknown" if b.stored is None else format_bytes(b.stored)
         rows.append(
             (
@@ -478,15 +490,11 @@ def _new_blobs(x: UpdateDetails, top_n: int) -> Breakdown:
     """The new blobs that weigh most on the check that failed (the peak when it did)."""
     peak_failed = x.peak_bytes > x.capacity_bytes or "peak_bytes" in x.checks_failed
 
-    def weight(b: NewBlob) -> int:
-        return b.saves_peak if peak_failed else (b.stored or 0)
-
-    ranked = sorted(x.new_blobs, key=lambda b: (-weight(b), b.merkle))
+    ranked = _ranked(x.new_blobs, peak_failed)
     listed = ranked[:top_n] if top_n > 0 else ranked
     rows = []
     for b in listed:
-        refs = list(b.where) or ["?"]
-        label = refs[0] + (f" (+{len(refs) - 1} more)" if len(refs) > 1 else "")
+        label = _where(b)
         stored = "unknown" if b.stored is None else format_bytes(b.stored)
         rows.append(
             (
