@@ -223,6 +223,36 @@ def has_size(path: Path | str | None, size: int) -> bool:
     return stat.S_ISREG(st.st_mode) and st.st_size == size
 
 
+_BY_DIRECTORY = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+
+
+def all_have_sizes(directory: str, names: Sequence[str], sizes: Sequence[int]) -> bool:
+    """Whether every ``directory/name`` is a regular file of its size: ``has_size`` for
+    the files of one directory, each looked up from the directory opened once (a warm
+    run makes this check of tens of thousands of files; a name is one path step to
+    resolve, not the whole path)."""
+    if len(names) != len(sizes):
+        return False
+    if not _BY_DIRECTORY:
+        pairs = zip(names, sizes, strict=True)
+        return all(has_size(os.path.join(directory, n), s) for n, s in pairs)
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_PATH", 0))
+    except (OSError, ValueError):
+        return False
+    try:
+        for name, size in zip(names, sizes, strict=True):
+            try:
+                st = os.stat(name, dir_fd=fd)
+            except (OSError, ValueError):
+                return False
+            if st.st_size != size or not stat.S_ISREG(st.st_mode):
+                return False
+        return True
+    finally:
+        os.close(fd)
+
+
 def check_expected_size(path: Path, actual: int, expected: int | None) -> None:
     if expected is not None and actual != expected:
         raise MeasurementError(

@@ -36,7 +36,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
@@ -44,7 +44,7 @@ from typing import Any, Final, cast
 from pytest_sizebudget.errors import InputError
 from pytest_sizebudget.paths import read_bytes
 
-from .blob import has_size
+from .blob import all_have_sizes
 from .cache import CACHE_FORMAT, DEFAULT_RACY_SECONDS, read_entry, write_atomically
 from .formats import StorageFormat
 
@@ -98,12 +98,26 @@ class _Kept:
 
 @dataclass(frozen=True, slots=True)
 class AnsweredBlobs:
-    """Blobs whose sizes the sizer answered: each one's file and the length it was
-    measured at (parallel lists: three objects to load, not one per blob)."""
+    """Blobs whose sizes the sizer answered, and their files by directory: each file's
+    name and the length it was measured at.  Lists, so that loading them makes few
+    objects; a name that is the blob's merkle (as in a blobs directory) is the same
+    string object, which marshal stores once."""
 
     merkles: list[str]
-    sources: list[str]
-    lengths: list[int]
+    folders: list[tuple[str, list[str], list[int]]]  # directory, names, lengths
+
+    @classmethod
+    def of(cls, blobs: Iterable[tuple[str, str, int]]) -> AnsweredBlobs:
+        """From (merkle, file path, length) triples, in their order within a directory."""
+        merkles: list[str] = []
+        by_directory: dict[str, tuple[list[str], list[int]]] = {}
+        for merkle, path, length in blobs:
+            directory, name = os.path.split(path)
+            names, lengths = by_directory.setdefault(directory or os.curdir, ([], []))
+            names.append(merkle if name == merkle else name)
+            lengths.append(length)
+            merkles.append(merkle)
+        return cls(merkles, [(d, names, lengths) for d, (names, lengths) in by_directory.items()])
 
 
 class EvaluationMemo:
@@ -221,9 +235,12 @@ class EvaluationMemo:
         measured for (the one ``stat`` a warm run makes of each cached answer).  If so,
         they count as the cache's answers in the run's measurement line, as they would
         have been; if not, nothing is counted and the caller evaluates afresh."""
-        if len(blobs.sources) != len(blobs.lengths):
-            return False
-        if not all(map(has_size, blobs.sources, blobs.lengths)):
+        try:
+            if len(blobs.merkles) != sum(len(names) for _, names, _ in blobs.folders):
+                return False
+            if not all(all_have_sizes(d, names, sizes) for d, names, sizes in blobs.folders):
+                return False
+        except (TypeError, ValueError):  # a shape this code does not write: a miss
             return False
         if blobs.merkles:
             self._answered(layout, blobs.merkles)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pytest_sizebudget.errors import MeasurementError
-from pytest_sizebudget.measure.blob import BlobMeasurement, hash_file, measure_file
+from pytest_sizebudget.measure import blob as blob_module
+from pytest_sizebudget.measure.blob import BlobMeasurement, all_have_sizes, hash_file, measure_file
 from pytest_sizebudget.measure.compress import chunked_compressed_size
 from pytest_sizebudget.measure.merkle import merkle_root
 
@@ -133,3 +134,26 @@ def test_permission_error_is_named_even_as_root(
     monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(MeasurementError, match=r"locked: cannot be read: permission denied"):
         measure_file(path, "compact")
+
+
+@pytest.mark.parametrize("by_directory", [True, False], ids=["dir_fd", "joined"])
+def test_all_have_sizes_is_has_size_for_each_file_of_a_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, by_directory: bool
+) -> None:
+    monkeypatch.setattr(blob_module, "_BY_DIRECTORY", by_directory and blob_module._BY_DIRECTORY)
+    (tmp_path / "a").write_bytes(b"xyz")
+    (tmp_path / "b").write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    here = str(tmp_path)
+    assert all_have_sizes(here, ["a", "b"], [3, 0])
+    assert all_have_sizes(here, [], [])
+    assert all_have_sizes(str(tmp_path / "sub" / ".."), ["a"], [3])  # the path as given
+    assert not all_have_sizes(here, ["a", "b"], [3, 1])  # another length
+    assert not all_have_sizes(here, ["a", "gone"], [3, 0])
+    assert not all_have_sizes(here, ["a", "sub"], [3, 4096])  # a directory
+    assert not all_have_sizes(here, ["fifo"], [0])
+    assert not all_have_sizes(here, ["a\0"], [3])
+    assert not all_have_sizes(here, ["a"], [3, 0])  # lists that do not pair up
+    assert not all_have_sizes(str(tmp_path / "missing"), ["a"], [3])
+    assert not all_have_sizes(str(tmp_path / "a"), ["a"], [3])  # a file, not a directory

@@ -197,14 +197,12 @@ def test_an_unwritable_memo_costs_time_not_correctness(
 
 
 def blobs_at(tmp_path: Path, sizes: Sequence[int]) -> AnsweredBlobs:
-    answered = AnsweredBlobs([], [], [])
+    triples = []
     for i, size in enumerate(sizes):
         path = tmp_path / f"blob{i}"
         path.write_bytes(b"x" * size)
-        answered.merkles.append(f"{i:064x}")
-        answered.sources.append(str(path))
-        answered.lengths.append(size)
-    return answered
+        triples.append((f"{i:064x}", str(path), size))
+    return AnsweredBlobs.of(triples)
 
 
 def test_blobs_whose_files_kept_their_length_count_as_answered(tmp_path: Path) -> None:
@@ -220,7 +218,7 @@ def test_a_blob_file_that_changed_is_not_answered_and_nothing_is_counted(
 ) -> None:
     memo, counted = make(tmp_path / "cache")
     answered = blobs_at(tmp_path, [3, 5])
-    path = Path(answered.sources[1])
+    path = tmp_path / "blob1"
     path.unlink()
     if change == "grew":
         path.write_bytes(b"x" * 6)
@@ -249,7 +247,7 @@ def test_remembered_packages_decode_to_the_charges_they_stand_for(tmp_path: Path
     memo, _ = make(tmp_path / "cache")
     at = memo.key(SLOT, b"salt", [])
     assert at is not None
-    remember(memo, at, {"k": Usage(50, charges(), 0)}, AnsweredBlobs([], [], []))
+    remember(memo, at, {"k": Usage(50, charges(), 0)}, AnsweredBlobs([], []))
     found: Any = memo.recall(at)
     ((key, used, fixed, count, data),) = found[1]
     lazy = RememberedPackages(data, count)
@@ -271,12 +269,14 @@ def test_remembered_packages_decode_to_the_charges_they_stand_for(tmp_path: Path
 @pytest.mark.parametrize(
     "payload",
     [
-        (([], [], []), [("k", 1, 2)]),  # a budget's entry of another length
-        (([], []), [("k", 1, 0, 0, b"")]),  # checks of another shape
-        (([], [], []), "not a list"),
+        (([], []), [("k", 1, 2)]),  # a budget's entry of another length
+        (([], [], []), [("k", 1, 0, 0, b"")]),  # checks of another shape
+        ((["m"], [("d", ["m"])]), [("k", 1, 0, 0, b"")]),  # a folder of another shape
+        ((["m"], []), [("k", 1, 0, 0, b"")]),  # a blob in no folder
+        (([], []), "not a list"),
         "not a pair",
     ],
-    ids=["entry", "checks", "budgets", "payload"],
+    ids=["entry", "checks", "folder", "unfiled", "budgets", "payload"],
 )
 def test_a_remembered_answer_of_another_shape_is_a_miss(tmp_path: Path, payload: object) -> None:
     from types import SimpleNamespace
