@@ -45,8 +45,9 @@ from pytest_sizebudget.measure.blob import BlobMeasurement, compression_limit
 from pytest_sizebudget.measure.blobfs import archive_header_size, chunk_size, frame_count
 from pytest_sizebudget.measure.cache import BlobCache
 from pytest_sizebudget.measure.compress import ChunkedSizer, libzstd_version
-from pytest_sizebudget.measure.engine import BlobRequest, MeasurementEngine
+from pytest_sizebudget.measure.engine import MeasurementEngine
 from pytest_sizebudget.measure.formats import STORAGE_FORMATS, StorageFormat
+from pytest_sizebudget.measure.requests import BlobRequest
 
 MiB = 1 << 20
 DEFAULT_SOURCES = ["/usr/lib", "/usr/share", sysconfig.get_paths()["stdlib"]]

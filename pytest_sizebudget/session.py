@@ -24,7 +24,7 @@ from .internal_error import describe_exception
 from .keys import BUDGET
 from .kinds.registry import KindRegistry
 from .measure.compress import libzstd_warning
-from .measure.engine import EngineStats
+from .measure.requests import EngineStats
 from .measure.sizer import (
     add_stats,
     describe_remote,

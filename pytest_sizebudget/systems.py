@@ -33,8 +33,8 @@ from .budget.system_spec import SystemSpec
 from .errors import InputError, MeasurementError, SizeBudgetError
 from .kinds.base import EvaluationContext
 from .measure.blob import BlobMeasurement
-from .measure.engine import BlobRequest
 from .measure.formats import StorageFormat, storage_format
+from .measure.requests import BlobRequest
 from .measure.sizer import BlobSizer
 from .packages.blob_sizes import BlobSizeIndex
 from .packages.model import Package

@@ -5,8 +5,9 @@ from __future__ import annotations
 from .blob import BlobMeasurement
 from .blobfs import LAYOUTS, Layout
 from .cache import BlobCache
-from .engine import BlobRequest, EngineStats, MeasurementEngine, ProgressCallback
+from .engine import MeasurementEngine, ProgressCallback
 from .formats import STORAGE_FORMATS, StorageFormat
+from .requests import BlobRequest, EngineStats
 
 __all__ = [
     "LAYOUTS",

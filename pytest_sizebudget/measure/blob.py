@@ -289,6 +289,16 @@ def _read_pieces(
         )
 
 
+def read_whole(path: Path) -> tuple[bytes, FileIdentity]:
+    """A blob file's bytes, read whole, and the identity of the file read (for small
+    blobs: the caller holds them all)."""
+    f, identity = open_blob(path)
+    pieces: list[bytes] = []
+    with f:
+        _read_pieces(path, f, identity.size, max(identity.size, 1), [pieces.append])
+    return b"".join(pieces), identity
+
+
 def hash_file(path: Path, *, expected_size: int | None = None) -> tuple[str, FileIdentity]:
     """Merkle root of a file, and the identity of the file that was hashed."""
     f, identity = open_blob(path)

@@ -39,11 +39,17 @@ from .blob import (
     measure_file,
     stat_blob,
 )
-from .blobfs import COMPRESSION_THRESHOLD
+from .blobfs import COMPRESSION_THRESHOLD, TARGET_CHUNK_SIZE
 from .cache import BlobCache
 from .compress import BATCH_TARGET_BYTES
 from .formats import StorageFormat, check_format
 from .memory import ByteBudget, CompressorPool
+from .requests import BlobRequest, EngineStats
+from .small_blobs import SMALL_BLOB_BYTES, ReadBlob, measure_in_batches, read_blob
+from .small_blobs import measured as measured_blob
+
+# The request and stats types are defined in .requests and still importable from here.
+__all__ = ["BlobRequest", "EngineStats", "MeasurementEngine", "ProgressCallback"]
 
 _T = TypeVar("_T")
 _END: Any = object()
@@ -54,75 +60,6 @@ ProgressCallback = Callable[[int, int, int, int], object]
 """``progress(blobs_done, blobs_total, bytes_done, bytes_total)``, called on the caller's
 thread of ``measure()``/``hash_only()``, at most every ``progress_interval`` seconds and
 once at the end."""
-
-
-@dataclass(frozen=True, slots=True)
-class BlobRequest:
-    """One blob to measure.  Requests are hashable: they key ``measure()``'s answer.
-
-    ``expected_merkle`` (from a manifest) lets a warm cache answer without reading the
-    file; ``verify=True`` refuses that shortcut and checks the claim against the file (or
-    against the stat index, which is keyed by the file's identity).
-    """
-
-    source: Path
-    expected_merkle: str | None = None
-    expected_size: int | None = None
-    verify: bool = False
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "source": str(self.source),
-            "expected_merkle": self.expected_merkle,
-            "expected_size": self.expected_size,
-            "verify": self.verify,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> BlobRequest:
-        source, merkle, size, verify = (
-            data.get("source"),
-            data.get("expected_merkle"),
-            data.get("expected_size"),
-            data.get("verify", False),
-        )
-        if not isinstance(source, str):
-            raise ValueError(f"'source' must be a string, got {source!r}")
-        if merkle is not None and not isinstance(merkle, str):
-            raise ValueError(f"'expected_merkle' must be a string, got {merkle!r}")
-        if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
-            raise ValueError(f"'expected_size' must be an integer, got {size!r}")
-        if not isinstance(verify, bool):
-            raise ValueError(f"'verify' must be a boolean, got {verify!r}")
-        return cls(Path(source), merkle, size, verify)
-
-
-@dataclass(frozen=True, slots=True)
-class EngineStats:
-    """What the last call did; the numbers that explain its speed."""
-
-    requests: int = 0
-    cache_hits: int = 0
-    stat_index_hits: int = 0
-    files_hashed: int = 0
-    files_measured: int = 0
-    blobs_compressed: int = 0
-    bytes_read: int = 0
-    # The remote cache (--sizebudget-cache-url): entries accepted, refused as damaged or
-    # foreign, and uploaded.  Counted by the sizer, not the engine.
-    remote_hits: int = 0
-    remote_rejected: int = 0
-    remote_uploads: int = 0
-    # Blobs this process measured earlier in the run and answered again from memory
-    # (another budget file has them too): no cache hit, even on an empty cache.
-    reused: int = 0
-
-    def to_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, int]) -> EngineStats:
-        return cls(**{name: int(data.get(name, 0)) for name in cls.__slots__})
 
 
 @dataclass(slots=True)
@@ -408,47 +345,126 @@ class MeasurementEngine:
         in_flight = ByteBudget((2 * self.threads + 2) * BATCH_TARGET_BYTES)
 
         def run(group: list[_PathState]) -> None:
-            head = group[0]
-            # A blob of one batch is compressed on the thread that read it: handing it to
-            # the pool and waiting costs two thread switches per blob and gains nothing,
-            # which on small files is a tenth of the time (docs/performance.md).
-            small = head.identity is not None and head.identity.size <= BATCH_TARGET_BYTES
-            try:
-                measured, identity = measure_file(
-                    head.path,
-                    self.layout,
-                    executor=None if small else pool,
-                    in_flight=in_flight,
-                    pool=self.compressors,
-                    on_bytes=counters.add_bytes,
-                    delivery=self._delivery,
-                )
-                if head.merkle is not None and measured.merkle != head.merkle:
-                    raise MeasurementError(
-                        f"blob {head.path}: file changed while being measured "
-                        f"(merkle root {head.merkle} before, {measured.merkle} now)"
-                    )
-            except MeasurementError as error:
-                # Other members of the group are separate files: measure them on their own.
-                head.result = error
-                with counters.lock:
-                    counters.blobs_done += head.weight
-                for other in group[1:]:
-                    run([other])
-                return
-            self.cache.put(measured)
-            with counters.lock:
-                counters.files_measured += 1
-                counters.blobs_compressed += measured.file_size > COMPRESSION_THRESHOLD
-                counters.blobs_done += sum(state.weight for state in group)
-            head.identity = identity
-            head.hashed = True
-            for state in group:
-                state.merkle = measured.merkle
-                state.result = measured
+            self._measure_group(group, pool, in_flight, counters)
 
-        with ThreadPoolExecutor(self.threads, thread_name_prefix="sizebudget-read") as readers:
-            self._drain(readers, run, groups, counters)
+        small = [g for g in groups if _is_small(g[0])]
+        large = [g for g in groups if not _is_small(g[0])]
+        with (
+            ThreadPoolExecutor(self.threads, thread_name_prefix="sizebudget-read") as readers,
+            ThreadPoolExecutor(1, thread_name_prefix="sizebudget-large") as side,
+        ):
+            if not small:
+                self._drain(readers, run, large, counters)
+                return
+            # Large blobs are read on other threads while this one reads the small ones:
+            # every compression takes one of the pool's slots, so the cores stay busy to
+            # the end of both without more compressions under way than cores.
+            quiet = lambda: None  # noqa: E731  (progress is this thread's to report)
+            rest = side.submit(self._drain, readers, run, large, counters, quiet)
+            self._measure_small(small, run, counters)
+            while True:
+                try:
+                    rest.result(timeout=self.progress_interval)
+                    return
+                except TimeoutError:
+                    self._report(counters, force=False)
+
+    def _measure_group(
+        self,
+        group: list[_PathState],
+        pool: ThreadPoolExecutor,
+        in_flight: ByteBudget,
+        counters: _Counters,
+    ) -> None:
+        """Measure a group's first file (its chunk batches compressed on ``pool``)."""
+        head = group[0]
+        try:
+            measured, identity = measure_file(
+                head.path,
+                self.layout,
+                executor=pool,
+                in_flight=in_flight,
+                pool=self.compressors,
+                on_bytes=counters.add_bytes,
+                delivery=self._delivery,
+            )
+            _check_unchanged(head, measured.merkle)
+        except MeasurementError as error:
+            again = lambda g: self._measure_group(g, pool, in_flight, counters)  # noqa: E731
+            self._failed(group, error, again, counters)
+            return
+        self._settle(group, measured, identity, counters)
+
+    def _measure_small(
+        self,
+        groups: list[list[_PathState]],
+        alone: Callable[[list[_PathState]], None],
+        counters: _Counters,
+    ) -> None:
+        """Small blobs, in batches whose chunks libzstd compresses on all cores
+        (``small_blobs``); ``alone`` measures a file on its own."""
+
+        def read(group: list[_PathState]) -> ReadBlob | None:
+            head = group[0]
+            try:
+                blob = read_blob(
+                    head.path, self.layout, delivery=self._delivery, on_bytes=counters.add_bytes
+                )
+                _check_unchanged(head, blob.merkle)
+            except MeasurementError as error:
+                self._failed(group, error, alone, counters)
+                return None
+            return blob
+
+        def finish(group: list[_PathState], blob: ReadBlob, frames: list[int] | None) -> None:
+            measured = measured_blob(blob, frames, self.layout, delivery=self._delivery)
+            self._settle(group, measured, blob.identity, counters)
+            self._report(counters, force=False)
+
+        measure_in_batches(
+            groups,
+            read,
+            finish,
+            threads=self.threads,
+            idle=lambda: self._report(counters, force=False),
+            interval=self.progress_interval,
+            total_bytes=sum(g[0].identity.size for g in groups if g[0].identity is not None),
+            lend=lambda: self.compressors.borrow(TARGET_CHUNK_SIZE),
+        )
+
+    @staticmethod
+    def _failed(
+        group: list[_PathState],
+        error: MeasurementError,
+        alone: Callable[[list[_PathState]], None],
+        counters: _Counters,
+    ) -> None:
+        # Other members of the group are separate files: measure them on their own.
+        group[0].result = error
+        with counters.lock:
+            counters.blobs_done += group[0].weight
+        for other in group[1:]:
+            alone([other])
+
+    def _settle(
+        self,
+        group: list[_PathState],
+        measured: BlobMeasurement,
+        identity: FileIdentity,
+        counters: _Counters,
+    ) -> None:
+        """Every member of the group has the head's measurement."""
+        self.cache.put(measured)
+        with counters.lock:
+            counters.files_measured += 1
+            counters.blobs_compressed += measured.file_size > COMPRESSION_THRESHOLD
+            counters.blobs_done += sum(state.weight for state in group)
+        head = group[0]
+        head.identity = identity
+        head.hashed = True
+        for state in group:
+            state.merkle = measured.merkle
+            state.result = measured
 
     # -- progress and bookkeeping ------------------------------------------------------
 
@@ -458,6 +474,7 @@ class MeasurementEngine:
         run: Callable[[_T], None],
         items: Iterable[_T],
         counters: _Counters,
+        report: Callable[[], None] | None = None,
     ) -> None:
         """``run`` on every item in ``pool``; O(1) work per completion, bounded submission.
 
@@ -465,8 +482,11 @@ class MeasurementEngine:
         caller's thread never walks the set of pending futures: ``wait(pending,
         FIRST_COMPLETED)`` after every completion costs O(pending) and made draining n
         files O(n^2).  At most ``_SUBMIT_AHEAD`` futures per thread exist at once, so a
-        million files never sit in memory as futures.
+        million files never sit in memory as futures.  ``report`` replaces the progress
+        report (on another thread than ``measure()``'s caller, there is none).
         """
+        if report is None:
+            report = lambda: self._report(counters, force=False)  # noqa: E731
         done: queue.SimpleQueue[Future[None]] = queue.SimpleQueue()
         limit = _SUBMIT_AHEAD * max(self.threads, 1)
         todo = iter(items)
@@ -485,11 +505,11 @@ class MeasurementEngine:
             try:
                 future = done.get(timeout=self.progress_interval)
             except queue.Empty:
-                self._report(counters, force=False)
+                report()
                 continue
             in_flight -= 1
             future.result()  # a bug, not a measurement error: let it surface
-            self._report(counters, force=False)
+            report()
 
     def _report(self, counters: _Counters, *, force: bool) -> None:
         if self.progress is None:
@@ -518,6 +538,19 @@ class MeasurementEngine:
             blobs_compressed=counters.blobs_compressed,
             bytes_read=counters.bytes_done,
             reused=counters.reused,
+        )
+
+
+def _is_small(head: _PathState) -> bool:
+    return head.identity is not None and head.identity.size <= SMALL_BLOB_BYTES
+
+
+def _check_unchanged(head: _PathState, merkle: str) -> None:
+    """A file hashed earlier in the call must still hold what it held then."""
+    if head.merkle is not None and merkle != head.merkle:
+        raise MeasurementError(
+            f"blob {head.path}: file changed while being measured "
+            f"(merkle root {head.merkle} before, {merkle} now)"
         )
 
 

@@ -38,11 +38,12 @@ from .cache import (
     write_atomically,
 )
 from .compress import libzstd_matches_fuchsia, libzstd_version, libzstd_warning
-from .engine import BlobRequest, EngineStats, MeasurementEngine
+from .engine import MeasurementEngine
 from .formats import StorageFormat
 from .memo import EvaluationMemo
 from .memory import DEFAULT_COMPRESSION_MEMORY, ZSTD_LEVEL, CompressorPool
 from .remote import RemoteCache
+from .requests import BlobRequest, EngineStats
 
 try:
     import fcntl

@@ -410,7 +410,7 @@ CONCURRENT = textwrap.dedent(
         time.sleep(0.001)
     sizer = EngineSizer(Path(cache), threads=2)
     if os.environ.get("MEASURE_FULLY"):  # the product and update budgets' path
-        from pytest_sizebudget.measure.engine import BlobRequest
+        from pytest_sizebudget.measure.requests import BlobRequest
 
         full = sizer.measure_blobs(
             [BlobRequest(r.source, r.merkle) for r in requests if r.source], "compact"

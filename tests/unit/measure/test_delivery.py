@@ -19,9 +19,10 @@ import zstandard
 from pytest_sizebudget.measure.blob import BlobMeasurement, measure_file
 from pytest_sizebudget.measure.blobfs import chunk_size
 from pytest_sizebudget.measure.delivery import DELIVERY_RULE_VERSION, delivery_size
-from pytest_sizebudget.measure.engine import BlobRequest, MeasurementEngine
+from pytest_sizebudget.measure.engine import MeasurementEngine
 from pytest_sizebudget.measure.formats import STORAGE_FORMATS, StorageFormat
 from pytest_sizebudget.measure.merkle import merkle_root
+from pytest_sizebudget.measure.requests import BlobRequest
 
 MiB = 1 << 20
 ARCHIVE_MAGIC = bytes.fromhex("469b78ef0fd0b203")

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from pytest_sizebudget.errors import MeasurementError
-from pytest_sizebudget.measure import blob as blob_module
+from pytest_sizebudget.measure import small_blobs
 from pytest_sizebudget.measure.blob import BlobMeasurement, measure_file
 from pytest_sizebudget.measure.cache import BlobCache
-from pytest_sizebudget.measure.compress import ChunkedSizer
-from pytest_sizebudget.measure.engine import BlobRequest, EngineStats, MeasurementEngine
+from pytest_sizebudget.measure.engine import MeasurementEngine
+from pytest_sizebudget.measure.formats import StorageFormat
 from pytest_sizebudget.measure.merkle import merkle_root
+from pytest_sizebudget.measure.requests import BlobRequest, EngineStats
 
 RNG = random.Random(42)
 TEXT = b"".join(RNG.choice([b"alpha ", b"beta ", b"gamma\n", b"delta "]) for _ in range(40_000))
@@ -43,20 +44,36 @@ def product(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-class CountingSizer:
-    created = 0
+class Measured:
+    """Files the engine read to measure them (small ones in batches, large ones alone)."""
+
+    def __init__(self) -> None:
+        self.small: list[Path] = []
+        self.large: list[Path] = []
+
+    @property
+    def created(self) -> int:
+        return len(self.small) + len(self.large)
 
 
 @pytest.fixture
-def sizer_calls(monkeypatch: pytest.MonkeyPatch) -> type[CountingSizer]:
-    class Counting(ChunkedSizer):
-        def __init__(self, total_size: int, limit: int | None = None, **kwargs: Any) -> None:
-            CountingSizer.created += 1
-            super().__init__(total_size, limit, **kwargs)
+def sizer_calls(monkeypatch: pytest.MonkeyPatch) -> Measured:
+    from pytest_sizebudget.measure import engine as engine_module
 
-    CountingSizer.created = 0
-    monkeypatch.setattr(blob_module, "ChunkedSizer", Counting)
-    return CountingSizer
+    seen = Measured()
+    real_read, real_measure = small_blobs.read_blob, measure_file
+
+    def read(path: Path, *args: Any, **kwargs: Any) -> Any:
+        seen.small.append(path)
+        return real_read(path, *args, **kwargs)
+
+    def measure(path: Path, *args: Any, **kwargs: Any) -> Any:
+        seen.large.append(path)
+        return real_measure(path, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "read_blob", read)
+    monkeypatch.setattr(engine_module, "measure_file", measure)
+    return seen
 
 
 def test_results_match_single_file_measurement(product: dict[str, Path]) -> None:
@@ -70,7 +87,7 @@ def test_results_match_single_file_measurement(product: dict[str, Path]) -> None
 
 
 def test_identical_content_is_compressed_once(
-    product: dict[str, Path], sizer_calls: type[CountingSizer]
+    product: dict[str, Path], sizer_calls: Measured
 ) -> None:
     engine = MeasurementEngine("compact", threads=2)
     requests = [
@@ -193,22 +210,31 @@ def test_bad_inputs_become_per_request_errors(product: dict[str, Path], tmp_path
     assert isinstance(got[good], BlobMeasurement)
 
 
+@pytest.mark.parametrize(
+    "size", [300_000, small_blobs.SMALL_BLOB_BYTES + 12_345], ids=["small", "large"]
+)
 def test_file_vanishing_between_stat_and_read(
-    product: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
 ) -> None:
-    real_measure = blob_module.measure_file
-
-    def vanish_first(path: Path, *args: object, **kwargs: object) -> object:
-        path.unlink()
-        return real_measure(path, *args, **kwargs)  # type: ignore[arg-type]
-
     from pytest_sizebudget.measure import engine as engine_module
 
-    monkeypatch.setattr(engine_module, "measure_file", vanish_first)
-    request = BlobRequest(product["random"])
+    path = _write(tmp_path, "random", RNG.randbytes(size))
+    real_read, real_measure = small_blobs.read_blob, measure_file
+
+    def vanish_then_read(path: Path, *args: Any, **kwargs: Any) -> Any:
+        path.unlink()
+        return real_read(path, *args, **kwargs)
+
+    def vanish_then_measure(path: Path, *args: Any, **kwargs: Any) -> Any:
+        path.unlink()
+        return real_measure(path, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "read_blob", vanish_then_read)
+    monkeypatch.setattr(engine_module, "measure_file", vanish_then_measure)
+    request = BlobRequest(path)
     got = MeasurementEngine("compact").measure([request])[request]
     assert isinstance(got, MeasurementError)
-    assert f"{product['random']}: does not exist" in str(got)
+    assert f"{path}: does not exist" in str(got)
 
 
 def test_hash_only_uses_the_stat_index(product: dict[str, Path], tmp_path: Path) -> None:
@@ -261,3 +287,39 @@ def test_measure_package_does_not_import_pytest() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("layout", ["compact", "fxfs"])
+def test_small_blobs_in_batches_and_large_ones_alone_answer_alike(
+    product: dict[str, Path], tmp_path: Path, sizer_calls: Measured, layout: StorageFormat
+) -> None:
+    text = TEXT * (small_blobs.SMALL_BLOB_BYTES // len(TEXT))
+    large = _write(tmp_path, "large", text + RNG.randbytes(200_000))
+    paths = [*product.values(), large]
+    engine = MeasurementEngine(layout, threads=2)
+    got = engine.measure([BlobRequest(p) for p in paths], delivery=True)
+    for request, answer in got.items():
+        assert answer == measure_file(request.source, layout, delivery=True)[0]
+    assert sizer_calls.large == [large]  # streamed, its chunk batches in parallel
+    assert len(sizer_calls.small) == len(set(p.read_bytes() for p in product.values()))
+
+
+def test_a_file_changed_after_hashing_is_an_error(
+    product: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_sizebudget.measure import engine as engine_module
+
+    real_read = small_blobs.read_blob
+
+    def rewrite_then_read(path: Path, *args: Any, **kwargs: Any) -> Any:
+        data = path.read_bytes()
+        path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # same length, new content
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "read_blob", rewrite_then_read)
+    # Same-size files are hashed first (they may be one blob), then read to measure.
+    requests = [BlobRequest(product["text"]), BlobRequest(product["same-size"])]
+    got = MeasurementEngine("compact", threads=2).measure(requests)
+    for request in requests:
+        assert isinstance(got[request], MeasurementError)
+        assert "file changed while being measured (merkle root" in str(got[request])

@@ -10,7 +10,7 @@ import pytest
 import zstandard
 
 from pytest_sizebudget.measure.blobfs import chunk_size
-from pytest_sizebudget.measure.engine import BlobRequest, MeasurementEngine
+from pytest_sizebudget.measure.engine import MeasurementEngine
 from pytest_sizebudget.measure.memory import (
     ByteBudget,
     CompressorPool,
@@ -18,6 +18,7 @@ from pytest_sizebudget.measure.memory import (
     context_bytes,
     new_compressor,
 )
+from pytest_sizebudget.measure.requests import BlobRequest
 
 KiB, MiB = 1 << 10, 1 << 20
 # Blobfs chunk lengths of a 32 MiB blob and of a 2 GiB one: small and full-size contexts.
