@@ -139,8 +139,9 @@ def _read_problem(error: OSError) -> str:
     return f"cannot be read: {error.strerror or error}"
 
 
-def open_file(path: Path, shown: str) -> tuple[BinaryIO, os.stat_result]:
-    """A regular file opened for reading (unbuffered), and its stat from the descriptor.
+def open_descriptor(path: Path, shown: str) -> tuple[int, os.stat_result]:
+    """A regular file opened for reading, as a descriptor the caller closes, and its
+    stat from the descriptor.
 
     ``check_path`` first, so that nothing but a regular file is ever opened; the open
     descriptor is checked again, so a path swapped for a FIFO or device in between is
@@ -155,7 +156,17 @@ def open_file(path: Path, shown: str) -> tuple[BinaryIO, os.stat_result]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise PathProblem(shown, f"is {kind_of_mode(st.st_mode)}, not a file")
-        # O_NONBLOCK stays set: it means nothing for a regular file.
+    except BaseException:
+        os.close(fd)
+        raise
+    # O_NONBLOCK stays set: it means nothing for a regular file.
+    return fd, st
+
+
+def open_file(path: Path, shown: str) -> tuple[BinaryIO, os.stat_result]:
+    """``open_descriptor`` as an unbuffered binary file object."""
+    fd, st = open_descriptor(path, shown)
+    try:
         return os.fdopen(fd, "rb", buffering=0), st
     except BaseException:
         os.close(fd)

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pytest_sizebudget.errors import MeasurementError
-from pytest_sizebudget.paths import PathProblem, check_path, open_file, printable
+from pytest_sizebudget.paths import (
+    PathProblem,
+    check_path,
+    open_descriptor,
+    open_file,
+    printable,
+)
 
 from .blobfs import (
     Layout,
@@ -87,7 +93,7 @@ class BlobMeasurement:
             )
         archive = None if frames is None else archive_header_size(len(frames)) + sum(frames)
         blobfs = cls.from_sizes(merkle, file_size, archive, fmt)
-        return replace(blobfs, delivery_bytes=delivered)
+        return blobfs if delivered is None else replace(blobfs, delivery_bytes=delivered)
 
     @classmethod
     def from_sizes(
@@ -291,12 +297,28 @@ def _read_pieces(
 
 def read_whole(path: Path) -> tuple[bytes, FileIdentity]:
     """A blob file's bytes, read whole, and the identity of the file read (for small
-    blobs: the caller holds them all)."""
-    f, identity = open_blob(path)
-    pieces: list[bytes] = []
-    with f:
-        _read_pieces(path, f, identity.size, max(identity.size, 1), [pieces.append])
-    return b"".join(pieces), identity
+    blobs: the caller holds them all).  One ``read`` of one byte more than the file's
+    length tells a file that grew; the same errors as ``measure_file``."""
+    try:
+        fd, st = open_descriptor(path, str(path))
+    except PathProblem as problem:
+        raise _blob_error(problem) from None
+    identity = FileIdentity.of(st)
+    size = identity.size
+    try:
+        data = os.read(fd, size + 1)
+        while 0 < len(data) < size and (more := os.read(fd, size + 1 - len(data))):
+            data += more
+    except OSError as error:
+        raise _describe_os_error(path, error) from error
+    finally:
+        os.close(fd)
+    if len(data) != size:
+        raise MeasurementError(
+            f"blob {printable(str(path))}: file changed while being measured ({size} bytes "
+            f"when opened, {'more' if len(data) > size else len(data)} bytes read)"
+        )
+    return data, identity
 
 
 def hash_file(path: Path, *, expected_size: int | None = None) -> tuple[str, FileIdentity]:

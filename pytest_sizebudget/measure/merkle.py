@@ -114,14 +114,43 @@ class MerkleHasher:
             level += 1
 
 
+def _whole_root(data: bytes | bytearray | memoryview) -> bytes:
+    """The root of data held whole, a level at a time: the same nodes as
+    ``MerkleHasher``, without its bookkeeping per node (half the time for the small
+    blobs that the engine reads whole)."""
+    view = memoryview(data).cast("B")
+    size = len(view)
+    if size == 0:
+        return hashlib.sha256(_IDENTITY.pack(0, 0)).digest()
+    sha256, pack = hashlib.sha256, _IDENTITY.pack
+    digests = []
+    for offset in range(0, size, NODE_SIZE):
+        node = view[offset : offset + NODE_SIZE]
+        h = sha256(pack(offset, len(node)))
+        h.update(node)
+        if len(node) < NODE_SIZE:
+            h.update(_ZEROS[len(node) :])
+        digests.append(h.digest())
+    level = 0
+    while len(digests) > 1:
+        level += 1
+        joined = b"".join(digests)
+        digests = []
+        for offset in range(0, len(joined), NODE_SIZE):
+            h = sha256(pack(offset | level, NODE_SIZE))
+            h.update(joined[offset : offset + NODE_SIZE])
+            h.update(_ZEROS[min(len(joined) - offset, NODE_SIZE) :])
+            digests.append(h.digest())
+    return digests[0]
+
+
 def merkle_root(data: bytes | bytearray | memoryview | Iterable[bytes]) -> str:
     """Hex merkle root of a bytes object or of an iterable of byte chunks."""
-    hasher = MerkleHasher()
     if isinstance(data, (bytes, bytearray, memoryview)):
-        hasher.update(data)
-    else:
-        for chunk in data:
-            hasher.update(chunk)
+        return _whole_root(data).hex()
+    hasher = MerkleHasher()
+    for chunk in data:
+        hasher.update(chunk)
     return hasher.hexdigest()
 
 
