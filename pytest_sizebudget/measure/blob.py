@@ -297,8 +297,8 @@ def _read_pieces(
 
 def read_whole(path: Path) -> tuple[bytes, FileIdentity]:
     """A blob file's bytes, read whole, and the identity of the file read (for small
-    blobs: the caller holds them all).  One ``read`` of one byte more than the file's
-    length tells a file that grew; the same errors as ``measure_file``."""
+    blobs: the caller holds them all).  Reads of one byte more than the file's length
+    tell a file that grew or shrank; the same errors as ``measure_file``."""
     try:
         fd, st = open_descriptor(path, str(path))
     except PathProblem as problem:
@@ -307,7 +307,8 @@ def read_whole(path: Path) -> tuple[bytes, FileIdentity]:
     size = identity.size
     try:
         data = os.read(fd, size + 1)
-        while 0 < len(data) < size and (more := os.read(fd, size + 1 - len(data))):
+        # Until a byte too many or the end (which a short read does not prove).
+        while 0 < len(data) <= size and (more := os.read(fd, size + 1 - len(data))):
             data += more
     except OSError as error:
         raise _describe_os_error(path, error) from error

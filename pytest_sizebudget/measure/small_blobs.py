@@ -56,8 +56,8 @@ _T = TypeVar("_T")
 # Blobs up to this size are read whole and batched; a larger one is streamed
 # (``measure_file``: bounded memory whatever its size, its chunks compressed on several
 # threads).  Streaming threads take the GIL once per chunk, batches once per batch:
-# on 400 real files of up to 4 MiB, 0.95 of the raw limit with a 1 MiB bound, 1.1 with
-# this one (docs/performance.md).
+# on 400 real files of up to 4 MiB, 0.95 of the raw limit with a 1 MiB bound, 1.04
+# with this one (medians of 6 alternating pairs; docs/performance.md).
 SMALL_BLOB_BYTES: Final = 4 << 20
 # Blob bytes per batch, which one thread compresses in one multi_compress_to_buffer
 # call: enough to make the call's cost nothing, few enough that every thread has work

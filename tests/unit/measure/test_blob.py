@@ -157,3 +157,36 @@ def test_all_have_sizes_is_has_size_for_each_file_of_a_directory(
     assert not all_have_sizes(here, ["a"], [3, 0])  # lists that do not pair up
     assert not all_have_sizes(str(tmp_path / "missing"), ["a"], [3])
     assert not all_have_sizes(str(tmp_path / "a"), ["a"], [3])  # a file, not a directory
+
+
+@pytest.mark.parametrize(("claimed", "read"), [(5, "more"), (20, "10")])
+def test_read_whole_sees_a_file_that_changed_after_it_was_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claimed: int, read: str
+) -> None:
+    from types import SimpleNamespace
+
+    path = tmp_path / "blob"
+    path.write_bytes(b"0123456789")
+    from pytest_sizebudget.paths import open_descriptor as real
+
+    def opened_at_another_length(p: Path, shown: str) -> tuple[int, object]:
+        fd, st = real(p, shown)
+        fields = ("st_mtime_ns", "st_ctime_ns", "st_ino", "st_dev", "st_mode")
+        return fd, SimpleNamespace(st_size=claimed, **{f: getattr(st, f) for f in fields})
+
+    monkeypatch.setattr(blob_module, "open_descriptor", opened_at_another_length)
+    with pytest.raises(MeasurementError) as raised:
+        blob_module.read_whole(path)
+    assert str(raised.value) == (
+        f"blob {path}: file changed while being measured ({claimed} bytes when opened, "
+        f"{read} bytes read)"
+    )
+
+
+def test_read_whole_reads_every_size(tmp_path: Path) -> None:
+    for size in (0, 1, 8192, 1 << 20):
+        path = tmp_path / f"b{size}"
+        data = random.Random(size).randbytes(size)
+        path.write_bytes(data)
+        got, identity = blob_module.read_whole(path)
+        assert (got, identity.size) == (data, size)

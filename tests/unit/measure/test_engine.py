@@ -323,3 +323,25 @@ def test_a_file_changed_after_hashing_is_an_error(
     for request in requests:
         assert isinstance(got[request], MeasurementError)
         assert "file changed while being measured (merkle root" in str(got[request])
+
+
+def test_when_a_shared_blob_fails_its_other_files_are_measured_alone(
+    product: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_sizebudget.measure import engine as engine_module
+
+    real_read = small_blobs.read_blob
+
+    def rewrite_text_then_read(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if path == product["text"]:
+            data = path.read_bytes()
+            path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "read_blob", rewrite_text_then_read)
+    # Same content: one group, measured once through its first file, which changes.
+    text, copy = BlobRequest(product["text"]), BlobRequest(product["copy"])
+    got = MeasurementEngine("compact", threads=2).measure([text, copy])
+    assert isinstance(got[text], MeasurementError)
+    assert "file changed while being measured" in str(got[text])
+    assert got[copy] == measure_file(product["copy"], "compact")[0]
