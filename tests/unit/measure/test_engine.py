@@ -11,7 +11,7 @@ import pytest
 
 from pytest_sizebudget.errors import MeasurementError
 from pytest_sizebudget.measure import small_blobs
-from pytest_sizebudget.measure.blob import BlobMeasurement, measure_file
+from pytest_sizebudget.measure.blob import BlobMeasurement, measure_file, stat_blob
 from pytest_sizebudget.measure.cache import BlobCache
 from pytest_sizebudget.measure.engine import MeasurementEngine
 from pytest_sizebudget.measure.formats import StorageFormat
@@ -345,3 +345,17 @@ def test_when_a_shared_blob_fails_its_other_files_are_measured_alone(
     assert isinstance(got[text], MeasurementError)
     assert "file changed while being measured" in str(got[text])
     assert got[copy] == measure_file(product["copy"], "compact")[0]
+
+
+def test_the_stat_index_gets_unclaimed_files_only(product: dict[str, Path], tmp_path: Path) -> None:
+    cache = BlobCache(tmp_path / "cache", "compact", racy_seconds=0)
+    random_merkle = merkle_root(product["random"].read_bytes())
+    claimed = BlobRequest(product["random"], expected_merkle=random_merkle)
+    unclaimed = [BlobRequest(product[k]) for k in ("text", "zeros", "small")]
+    MeasurementEngine("compact", cache=cache, threads=2).measure([claimed, *unclaimed])
+    index = BlobCache(tmp_path / "cache", "compact", racy_seconds=0).stat_index
+    for request in unclaimed:
+        identity = stat_blob(request.source)
+        assert index.lookup(request.source, identity) == merkle_root(request.source.read_bytes())
+    # Asked for only under its claimed merkle: the cache answers it by that merkle.
+    assert index.lookup(product["random"], stat_blob(product["random"])) is None
