@@ -226,6 +226,10 @@ def has_size(path: Path | str | None, size: int) -> bool:
         st = os.stat(path)
     except (OSError, ValueError):
         return False
+    return _is_file_of(st, size)
+
+
+def _is_file_of(st: os.stat_result, size: int) -> bool:
     return stat.S_ISREG(st.st_mode) and st.st_size == size
 
 
@@ -252,7 +256,7 @@ def all_have_sizes(directory: str, names: Sequence[str], sizes: Sequence[int]) -
                 st = os.stat(name, dir_fd=fd)
             except (OSError, ValueError):
                 return False
-            if st.st_size != size or not stat.S_ISREG(st.st_mode):
+            if not _is_file_of(st, size):
                 return False
         return True
     finally:
@@ -288,11 +292,15 @@ def _read_pieces(
     except OSError as error:
         raise _describe_os_error(path, error) from error
     if done != size:
-        raise MeasurementError(
-            f"blob {printable(str(path))}: file changed while being measured ({size} bytes "
-            "when opened, "
-            f"{'more' if done > size else done} bytes read)"
-        )
+        raise _changed(path, size, done)
+
+
+def _changed(path: Path, size: int, read: int) -> MeasurementError:
+    """A file whose length is not the one it had when opened."""
+    return MeasurementError(
+        f"blob {printable(str(path))}: file changed while being measured ({size} bytes "
+        f"when opened, {'more' if read > size else read} bytes read)"
+    )
 
 
 def read_whole(path: Path) -> tuple[bytes, FileIdentity]:
@@ -315,10 +323,7 @@ def read_whole(path: Path) -> tuple[bytes, FileIdentity]:
     finally:
         os.close(fd)
     if len(data) != size:
-        raise MeasurementError(
-            f"blob {printable(str(path))}: file changed while being measured ({size} bytes "
-            f"when opened, {'more' if len(data) > size else len(data)} bytes read)"
-        )
+        raise _changed(path, size, len(data))
     return data, identity
 
 
