@@ -157,53 +157,51 @@ def measure_in_batches(
     batch its compressor (the engine's ``CompressorPool``, whose slots then bound the
     compressions under way with those of large blobs); without it each thread has its
     own."""
-    done: queue.SimpleQueue[Future[tuple[Batch[_T], list[int]]]] = queue.SimpleQueue()
+    done: queue.SimpleQueue[Future[tuple[Batch[_T], int, list[int]]]] = queue.SimpleQueue()
     mine = threading.local()
     threads = max(1, threads)
     # Bytes of the batches queued or being compressed: enough that every thread has a
     # next one, bounded however large the blobs (one batch always goes).
     limit = 2 * threads * BATCH_BYTES
-    waiting: list[int] = []  # their sizes, counted here as they finish
+    queued = queued_bytes = 0
 
-    def compress(batch: Batch[_T], chunks: list[memoryview]) -> tuple[Batch[_T], list[int]]:
+    def compress(
+        batch: Batch[_T], size: int, chunks: list[memoryview]
+    ) -> tuple[Batch[_T], int, list[int]]:
         if lend is not None:
             with lend() as compressor:
-                return batch, frame_lengths(chunks, 1, compressor)
+                return batch, size, frame_lengths(chunks, 1, compressor)
         if not hasattr(mine, "compressor"):
             mine.compressor = new_compressor()
-        return batch, frame_lengths(chunks, 1, mine.compressor)
+        return batch, size, frame_lengths(chunks, 1, mine.compressor)
 
     def finish_one(block: bool) -> bool:
+        nonlocal queued, queued_bytes
         try:
             future = done.get(timeout=interval) if block else done.get_nowait()
         except queue.Empty:
             if block:
                 idle()
             return False
-        batch, lengths = future.result()  # a failure inside libzstd surfaces here
-        waiting.remove(_size(batch))
+        batch, size, lengths = future.result()  # a failure inside libzstd surfaces here
+        queued, queued_bytes = queued - 1, queued_bytes - size
         _finish_batch(batch, lengths, finish)
         return True
 
     with ThreadPoolExecutor(threads, thread_name_prefix="sizebudget-batch") as zstd:
         try:
-            for batch, chunks in _batches(items, read, finish, total_bytes, 2 * threads):
-                size = _size(batch)
-                while waiting and sum(waiting) + size > limit:
+            for batch, size, chunks in _batches(items, read, finish, total_bytes, 2 * threads):
+                while queued and queued_bytes + size > limit:
                     finish_one(block=True)
-                waiting.append(size)
-                zstd.submit(compress, batch, chunks).add_done_callback(done.put)
-                while waiting and finish_one(block=False):
+                queued, queued_bytes = queued + 1, queued_bytes + size
+                zstd.submit(compress, batch, size, chunks).add_done_callback(done.put)
+                while queued and finish_one(block=False):
                     pass
-            while waiting:
+            while queued:
                 finish_one(block=True)
         except BaseException:
             zstd.shutdown(wait=True, cancel_futures=True)
             raise
-
-
-def _size(batch: Batch[_T]) -> int:
-    return sum(len(blob.data) for _, blob, _ in batch)
 
 
 def _batches(
@@ -212,7 +210,7 @@ def _batches(
     finish: Callable[[_T, ReadBlob, list[int] | None], None],
     left: int | None,
     share: int,
-) -> Iterator[tuple[Batch[_T], list[memoryview]]]:
+) -> Iterator[tuple[Batch[_T], int, list[memoryview]]]:
     batch: Batch[_T] = []
     chunks: list[memoryview] = []
     size = 0
@@ -232,10 +230,10 @@ def _batches(
         chunks += mine
         size += len(blob.data)
         if size >= target or len(batch) >= BATCH_FILES:
-            yield batch, chunks
+            yield batch, size, chunks
             batch, chunks, size = [], [], 0
     if batch:
-        yield batch, chunks
+        yield batch, size, chunks
 
 
 def _finish_batch(
