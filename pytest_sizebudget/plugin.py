@@ -7,6 +7,8 @@ collects nothing and writes nothing: only its fixtures and options exist.
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 from collections.abc import Generator
 from pathlib import Path
@@ -45,6 +47,8 @@ __all__ = [
 ]
 
 _EXPLICIT_SUFFIXES = (".json", ".json5")
+# Set while this run has frozen the collector's objects (``_freeze``).
+FROZEN = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,6 +64,35 @@ def pytest_sizebudget_register_kinds(registry: KindRegistry) -> None:
     """The built-in kinds, before any other: their sections are collected first."""
     for spec in BUILTIN_KINDS:  # each imported when a budget file or report needs it
         registry.register(spec)
+
+
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Registered before any plugin is configured, so it runs after every cleanup that
+    configuring adds, pytest's final collections among them (see ``_freeze``)."""
+    config.add_cleanup(functools.partial(_unfreeze, config))
+
+
+def _freeze(config: pytest.Config) -> None:
+    """Exempt what exists once the run is configured from the cyclic collector.
+
+    Modules, classes, plugins and options live until the process ends; a collection
+    finds nothing to free among them, but pays for visiting each.  pytest collects five
+    times at cleanup (to report unraisable exceptions); with every module of pytest, its
+    plugins and this one alive, that is about 0.15 s of a warm run's 1 s on 2 cores.
+    What tests create is still collected as before; the frozen objects rejoin the
+    collector when the run's config is cleaned up (``_unfreeze``), so in-process runs
+    (pytester) leak nothing.
+    """
+    if not gc.isenabled():
+        return  # someone manages collection for this process: leave it to them
+    gc.freeze()
+    config.stash[FROZEN] = True
+
+
+def _unfreeze(config: pytest.Config) -> None:
+    if config.stash.get(FROZEN, False):
+        del config.stash[FROZEN]
+        gc.unfreeze()
 
 
 @pytest.hookimpl(trylast=True)
@@ -79,6 +112,8 @@ def pytest_configure(config: pytest.Config) -> None:
         session = SizeBudgetSession(settings, kinds)
         session.load_baseline()
         config.pluginmanager.register(session, SESSION_PLUGIN)
+    if settings.enabled:
+        _freeze(config)
 
 
 def pytest_assertrepr_compare(
