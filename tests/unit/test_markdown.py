@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import random
+import zlib
 from dataclasses import replace
 from html.parser import HTMLParser
 
@@ -84,7 +85,9 @@ def result(name: str, used: int | None, budget: int, **kw: object) -> BudgetResu
         "kind": "package_set",
         "file": "size.sizebudget.json5",
         "line": 1,
-        "key": f"package_set_budgets[{abs(hash(name)) % 10_000}]",
+        # Stable across processes (hash() is salted per process, and two names whose
+        # keys collided were one budget: a flaky test).
+        "key": f"package_set_budgets[{zlib.crc32(name.encode('utf-8', 'surrogatepass'))}]",
         "budget_bytes": budget,
         "used_bytes": used,
     }
