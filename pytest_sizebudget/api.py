@@ -13,16 +13,18 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .budget.model import DEFAULT_SHARING, BudgetFile, FileRef, Sharing
 from .errors import InputError, SizeBudgetError
 from .evaluate import BudgetEvaluator
-from .images.measure import measure_image
-from .images.model import ImageSizes
 from .kinds.package_set import PackageSetBudget
 from .report.failure import render_breakdown
 from .report.model import BudgetResult
 from .units import describe, parse_size
+
+if TYPE_CHECKING:
+    from .images.model import ImageSizes
 
 
 class UsageError(SizeBudgetError):
@@ -169,6 +171,8 @@ class SizeBudgetAPI:
         ``pytest_sizebudget.images.limits.MAX_EXPANDED_BYTES`` (64 GiB); a larger one raises
         an ``InputError`` that names the cap.
         """
+        from .images.measure import measure_image  # a budget run of packages needs none of it
+
         room = None if limit is None else parse_size(limit)
         try:
             return measure_image((self.root / path).absolute(), format, limit=room)

@@ -10,12 +10,12 @@ import pytest
 from .errors import shown
 from .measure.memory import DEFAULT_COMPRESSION_MEMORY
 from .measure.remote import url_problem
-from .report.markdown import MIN_LIMIT
 from .settings import (
     DEFAULT_MARKDOWN_LIMIT,
     DEFAULT_PATTERNS,
     DEFAULT_PROGRESS_INTERVAL,
     DEFAULT_TOP,
+    MIN_MARKDOWN_LIMIT,
     Settings,
 )
 from .units import SizeSyntaxError, parse_size
@@ -192,7 +192,8 @@ def register(parser: pytest.Parser) -> None:
     parser.addini(
         "sizebudget_markdown_limit",
         "most characters (UTF-8 bytes) of the Markdown report; detail is dropped to fit "
-        f"(default {DEFAULT_MARKDOWN_LIMIT:,}, a GitHub comment's limit; at least {MIN_LIMIT:,})",
+        f"(default {DEFAULT_MARKDOWN_LIMIT:,}, a GitHub comment's limit; "
+        f"at least {MIN_MARKDOWN_LIMIT:,})",
         type="string",
         default=str(DEFAULT_MARKDOWN_LIMIT),
     )
@@ -293,9 +294,10 @@ def _markdown_limit(config: pytest.Config) -> int:
         limit = parse_size(raw)
     except SizeSyntaxError as exc:
         raise pytest.UsageError(f"ini option sizebudget_markdown_limit: {exc}") from None
-    if limit < MIN_LIMIT:
+    if limit < MIN_MARKDOWN_LIMIT:
         raise pytest.UsageError(
-            f"ini option sizebudget_markdown_limit: must be at least {MIN_LIMIT:,}, got {limit:,}"
+            "ini option sizebudget_markdown_limit: "
+            f"must be at least {MIN_MARKDOWN_LIMIT:,}, got {limit:,}"
         )
     return limit
 

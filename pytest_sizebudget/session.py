@@ -35,11 +35,7 @@ from .measure.sizer import (
 from .node_ids import NodeBudgets
 from .output_paths import report_path_problem
 from .report.baseline import Baseline, BaselineError, load_baseline
-from .report.gerrit import gerrit_keys, render_gerrit
-from .report.html import render_html
 from .report.json_report import build_json_report, order, render_json
-from .report.markdown import JOB_SUMMARY_LIMIT, MIN_LIMIT, render_markdown
-from .report.metrics import render_metrics
 from .report.model import BudgetResult, FileProblem
 from .report.summary import render_summary
 from .report.text import shown
@@ -263,7 +259,10 @@ class SizeBudgetSession:
                     )
                 ),
             )
+        # Each report's module is imported when it is asked for.
         if self.settings.html_path is not None:
+            from .report.html import render_html
+
             self._write(
                 "HTML report",
                 self.settings.html_path,
@@ -276,10 +275,14 @@ class SizeBudgetSession:
             )
         if self.settings.metrics_path is not None:
             metrics = self.settings.metrics_path
+            from .report.metrics import render_metrics
+
             self._write("GitLab metrics report", metrics, lambda: render_metrics(results))
         if self.settings.github_summary:
             self._job_summary()
         if self.settings.gerrit_path is not None:
+            from .report.gerrit import gerrit_keys, render_gerrit
+
             keys = gerrit_keys(results)
             gerrit = self.settings.gerrit_path
             self._write("Gerrit size report", gerrit, lambda: render_gerrit(results, keys))
@@ -315,6 +318,8 @@ class SizeBudgetSession:
     def _verbose(self, results: Sequence[BudgetResult]) -> str:
         """ffx's verbose JSON: each budget whose kind has an entry, keyed by its name as
         the Gerrit report keys it (sorted), pretty-printed without a final newline."""
+        from .report.gerrit import gerrit_keys
+
         names = gerrit_keys(results).names
         out: dict[str, Any] = {}
         for r, name in zip(results, names, strict=True):
@@ -325,6 +330,8 @@ class SizeBudgetSession:
         return json.dumps(dict(sorted(out.items())), indent=2, ensure_ascii=False)
 
     def _markdown(self, limit: int) -> str:
+        from .report.markdown import render_markdown
+
         return render_markdown(
             list(self.results.values()),
             list(self.problems.values()),
@@ -343,6 +350,8 @@ class SizeBudgetSession:
         target = os.environ.get(GITHUB_SUMMARY_VAR)
         if not target:
             return  # not on GitHub Actions: nothing to do
+        from .report.markdown import JOB_SUMMARY_LIMIT, MIN_LIMIT
+
         path = Path(target)
         what = f"Markdown job summary (${GITHUB_SUMMARY_VAR})"
         try:

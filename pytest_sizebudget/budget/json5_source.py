@@ -13,15 +13,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_sizebudget.errors import BudgetFileError
 from pytest_sizebudget.paths import PathProblem, check_path
 
-from .json5_parser import Json5SyntaxError
-from .json5_parser import parse_json5 as _parse_json5_text
 from .limits import first_problem
 from .positions import JsonPositions, LineIndex, OffsetTree, Positions, dotted
+
+if TYPE_CHECKING:  # the JSON5 parser is imported for text that is not strict JSON
+    from .json5_parser import Json5SyntaxError
 
 _MISSING: Any = object()
 
@@ -94,8 +95,10 @@ def parse_json5(text: str, path: Path, display: str | None = None) -> Json5Docum
                 shown, message, key=dotted(where), line=pos.line, column=pos.column
             )
         return Json5Document(path, value, positions, shown)
+    from .json5_parser import Json5SyntaxError, parse_json5
+
     try:
-        value, root = _parse_json5_text(text)
+        value, root = parse_json5(text)
     except Json5SyntaxError as exc:
         raise _syntax_error(shown, text, exc) from None
     return Json5Document(path, value, OffsetTree(text, root), shown)

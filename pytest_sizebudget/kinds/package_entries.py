@@ -14,14 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, dotted
 from pytest_sizebudget.budget.model import FileRef
 from pytest_sizebudget.errors import kind_of
 from pytest_sizebudget.packages.model import Package
 from pytest_sizebudget.packages.rootfs_walk import SYMLINK_POLICIES, SymlinkPolicy
-from pytest_sizebudget.packages.yocto import YoctoReader, YoctoSelection, as_package
+
+if TYPE_CHECKING:  # Yocto's reader is imported by the budgets that have Yocto packages
+    from pytest_sizebudget.packages.yocto import YoctoReader, YoctoSelection
 
 _DIRECTORY_KEYS = ("path", "symlinks")
 _YOCTO_KEYS = ("buildhistory", "image", "pkgdata", "packages", "baseline")
@@ -110,6 +112,8 @@ def _yocto(
         ok = False
     if not ok:
         return None
+    from pytest_sizebudget.packages.yocto import YoctoSelection
+
     return YoctoSelection(
         key=dotted(where),
         buildhistory=root / history if history else None,
@@ -150,6 +154,8 @@ def load_set(
     packages = [load(ref, own.get(i, default_policy)) for i, ref in enumerate(refs)]
     files: list[tuple[str, str, int]] = []
     rounded: list[str] = []
+    if yocto:
+        from pytest_sizebudget.packages.yocto import as_package
     for sel in yocto:
         for p in reader.read(sel, baseline=baseline and sel.baseline is not None):
             packages.append(as_package(p, p.source))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pytest_sizebudget.accounting import MissingBlob, ResourceInput, SetInput, Usage, account
 from pytest_sizebudget.budget.fields import FieldReader, KeyPath, common_fields
@@ -22,7 +22,6 @@ from pytest_sizebudget.measure.memo import EvaluationMemo, MemoKey
 from pytest_sizebudget.measure.sizer import SizeRequest
 from pytest_sizebudget.packages.model import Package
 from pytest_sizebudget.packages.rootfs_walk import SYMLINK_POLICIES, SymlinkPolicy
-from pytest_sizebudget.packages.yocto import YoctoReader, YoctoSelection
 from pytest_sizebudget.report.breakdown import Breakdown, generic_breakdown
 from pytest_sizebudget.report.diff import diff_packages
 from pytest_sizebudget.report.failure import render_generic_failure
@@ -31,6 +30,9 @@ from pytest_sizebudget.report.model import MATCHED, BudgetResult, Details, NoDet
 from .base import BudgetKind, EntryParser, EvaluationContext
 from .package_entries import LoadedSet, load_set, parse_packages
 from .package_set_memo import answered_blobs, memo_key, recall, remember
+
+if TYPE_CHECKING:  # imported when a set is evaluated: a remembered one needs none of it
+    from pytest_sizebudget.packages.yocto import YoctoReader, YoctoSelection
 
 _COMMON = ("name", "budget_bytes", "creep_budget_bytes", "owner")
 
@@ -238,6 +240,8 @@ class PackageSetKind(BudgetKind):
         errors: dict[str, str] = {}
         loaded: dict[str, list[Package]] = {}
         notes: dict[str, LoadedSet] = {}
+        from pytest_sizebudget.packages.yocto import YoctoReader
+
         reader = YoctoReader(context.display)
         for s in sets:
             try:

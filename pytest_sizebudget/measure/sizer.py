@@ -352,7 +352,9 @@ class EngineSizer:
         """Blobs a remembered evaluation sized through this sizer, counted as
         ``size_blobs`` counts the cache's answers."""
         engine = self.engine(layout)
-        reused = sum(1 for m in merkles if self._reused(engine, m))
+        reused = 0
+        if self._measured_here or engine.cache.this_run:  # else none can be: no walk
+            reused = sum(1 for m in merkles if self._reused(engine, m))
         hits = len(merkles) - reused
         self._count(EngineStats(requests=hits + reused, cache_hits=hits, reused=reused))
 

@@ -90,7 +90,7 @@ def pytest_collection_finish(session):
 
 # Patched for the run only, and put back: the corpus runs pytest in this process.
 PATCH_HTML = """
-import pytest_sizebudget.session as s
+import pytest_sizebudget.report.html as s  # imported by the session to write
 KEY = object()
 
 def broken(*a, **k):

@@ -114,7 +114,7 @@ def test_a_renderer_that_raises_costs_only_its_own_report(good: pytest.Pytester)
     # Patched for this run only: pytester runs in this process.
     good.makeconftest(
         """
-import pytest_sizebudget.session as session
+import pytest_sizebudget.report.html as html_report  # imported by the session to write
 
 def broken(*args, **kwargs):
     raise ZeroDivisionError("bad treemap")
@@ -122,11 +122,11 @@ def broken(*args, **kwargs):
 KEY = object()
 
 def pytest_configure(config):
-    config.stash[KEY] = session.render_html
-    session.render_html = broken
+    config.stash[KEY] = html_report.render_html
+    html_report.render_html = broken
 
 def pytest_unconfigure(config):
-    session.render_html = config.stash[KEY]
+    html_report.render_html = config.stash[KEY]
 """
     )
     result = good.runpytest(
