@@ -1,64 +1,41 @@
-"""Persistent caches: blob measurements by merkle root, and file identity -> merkle root.
+"""``BlobCache``: blob measurements by merkle root, for every process that measures.
 
-Both live under one root directory shared by every process that measures (xdist workers,
-parallel CI jobs on one machine), so:
-
-- every write goes to a temporary file in the destination directory and is published
-  with ``os.replace``: readers see the old entry or the new one, never half of one;
-- every entry carries its own key and a checksum of its content, and a reader that finds
-  anything else (truncated, flipped, foreign, from another parameter set) treats it as a
-  miss and the caller recomputes: the cache is never trusted over the file;
-- a failure to write the cache (read-only or full disk) costs speed, never correctness.
+The cache directory is shared by xdist workers and parallel CI jobs on one machine; its
+files are written and read as ``store.py`` says (sealed, published atomically, never
+trusted over the file: anything damaged, foreign or from another parameter set is a
+miss and the blob is measured again), and a failure to write costs speed, never
+correctness.
 
 Blob entries are immutable facts about content, so concurrent writers of the same entry
 write the same bytes and either may win.  New entries are written many to a file (a
-"pack"), not one file per blob: on the machine this was measured on, a file per entry
-cost about 1.3 ms per blob, as much as compressing the average small blob of a product
-with 100,000 of them (docs/performance.md).
-A process writes its own packs (named at random, published with ``os.replace``), reads
-every pack once when first asked, and again after waiting for another process's lock
-(``refresh``); packs are merged when there are more than ``PACK_MERGE_AT`` of them.
-Entries of one blob per file (from earlier versions) are still read.
-
-Stat-index files are per source directory and are read, merged and replaced under an
-``flock`` so that concurrent writers do not drop each other's entries.
+pack, ``store.PackDir``): a process collects ``PACK_ENTRIES`` and writes them under a
+fresh name, reads every pack once when first asked, and again after waiting for another
+process's lock (``refresh``).  Entries of one blob per file (from earlier versions) are
+still read.  Which file had which merkle root is the ``StatIndex``'s (``stat_index.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import threading
-import time
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from pytest_sizebudget.paths import PathProblem, read_bytes
-
-from .blob import BlobMeasurement, FileIdentity
+from .blob import BlobMeasurement
 from .blobfs import CHUNK_RULE_VERSION
 from .compress import libzstd_version
 from .formats import StorageFormat
 from .fxfs import FXFS_RULE_VERSION
 from .memory import ZSTD_LEVEL
 from .remote import RemoteCache
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: concurrent index merges may lose entries
-    fcntl = None  # type: ignore[assignment]
+from .stat_index import DEFAULT_RACY_SECONDS, StatIndex
+from .store import PACK_MERGE_AT, PackDir, read_entry, seal, unseal, write_atomically
 
 CACHE_FORMAT: Final = 1
 PACK_ENTRIES: Final = 1024  # entries a process collects before it writes them as a pack
-PACK_MERGE_AT: Final = 64  # more packs than this are merged into one by the next reader
-# A file changed twice within the clock's resolution can keep its size and times; files
-# modified this recently are therefore not indexed (git's "racily clean" rule).
-DEFAULT_RACY_SECONDS: Final = 2.0
 
 
 def params_fingerprint(layout: StorageFormat) -> str:
@@ -77,54 +54,6 @@ def params_fingerprint(layout: StorageFormat) -> str:
     if layout == "fxfs":  # only here, so that blobfs fingerprints stay what they were
         params["fxfs_rule"] = FXFS_RULE_VERSION
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _checksum(body: dict[str, object]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def seal(body: dict[str, object]) -> bytes:
-    return json.dumps({**body, "checksum": _checksum(body)}, sort_keys=True).encode()
-
-
-def unseal(raw: bytes) -> dict[str, object] | None:
-    """The entry's body if it is intact JSON with a matching checksum, else ``None``."""
-    try:
-        entry = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(entry, dict):
-        return None
-    claimed = entry.pop("checksum", None)
-    if claimed != _checksum(entry):
-        return None
-    return entry
-
-
-def write_atomically(path: Path, data: bytes) -> bool:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-        return True
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        return False
-
-
-def read_entry(path: Path) -> bytes | None:
-    """The bytes of a cache file, or ``None`` (a miss) if it is not a readable regular
-    file: a FIFO or device planted in the cache directory must not hang the run."""
-    try:
-        return read_bytes(path, str(path))
-    except PathProblem:
-        return None
 
 
 class BlobCache:
@@ -296,16 +225,11 @@ class BlobCache:
 
     def _publish(self, run: object, entries: dict[str, dict[str, object]]) -> bool:
         """Write one pack under a fresh name; whether it was written."""
-        body: dict[str, object] = {
-            "kind": "pack",
-            "params": self.fingerprint,
-            "run": run,
-            "entries": entries,
-        }
-        name = f"{uuid.uuid4().hex}.pack"
+        packs = PackDir(self.pack_dir, "pack")
+        name = packs.new_name()
         with self._lock:
             self._packs_read.add(name)  # its entries are known here already
-        return write_atomically(self.pack_dir / name, seal(body))
+        return packs.write(name, {"params": self.fingerprint, "run": run, "entries": entries})
 
     def _packs(self) -> dict[str, tuple[dict[str, object], object]]:
         """Every entry of the packs read so far (all of them at the first call)."""
@@ -329,20 +253,16 @@ class BlobCache:
     def _read_packs(self, packed: dict[str, tuple[dict[str, object], object]]) -> None:
         if self.root is None:
             return
-        try:
-            names = sorted(e.name for e in os.scandir(self.pack_dir) if e.name.endswith(".pack"))
-        except OSError:
-            return
+        packs = PackDir(self.pack_dir, "pack")
+        names = packs.names()
         for name in names:
             if name in self._packs_read:
                 continue
             self._packs_read.add(name)
-            raw = read_entry(self.pack_dir / name)
-            body = None if raw is None else unseal(raw)
+            body = packs.read(name)
             entries = None if body is None else body.get("entries")
             if (
                 body is None
-                or body.get("kind") != "pack"
                 or body.get("params") != self.fingerprint
                 or not isinstance(entries, dict)
             ):
@@ -352,34 +272,15 @@ class BlobCache:
                 if isinstance(result, dict):
                     packed.setdefault(merkle, (result, run))
         if len(names) > PACK_MERGE_AT:
-            self._merge(names, packed)
+            packs.merge(names, lambda: self._republish(packed))
 
-    def _merge(self, names: list[str], packed: dict[str, tuple[dict[str, object], object]]) -> None:
-        """One pack instead of many, under a lock so that two processes do not both
-        merge; a pack that a reader misses meanwhile only costs it a measurement."""
-        lock = self.pack_dir / ".merge.lock"
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
-            return
-        try:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    return  # another process merges
-            by_run: dict[object, dict[str, dict[str, object]]] = {}
-            with self._lock:
-                for merkle, (result, run) in packed.items():
-                    by_run.setdefault(run, {})[merkle] = result
-            # A pack per run, which the counts of reused blobs need.
-            written = [self._publish(run, entries) for run, entries in by_run.items()]
-            if all(written):
-                for old in names:
-                    with contextlib.suppress(OSError):
-                        os.unlink(self.pack_dir / old)
-        finally:
-            os.close(fd)
+    def _republish(self, packed: dict[str, tuple[dict[str, object], object]]) -> bool:
+        """Every entry read, as one pack per run (which the counts of reused blobs need)."""
+        by_run: dict[object, dict[str, dict[str, object]]] = {}
+        with self._lock:
+            for merkle, (result, run) in packed.items():
+                by_run.setdefault(run, {})[merkle] = result
+        return all([self._publish(run, entries) for run, entries in by_run.items()])
 
     @property
     def remote_enabled(self) -> bool:
@@ -424,106 +325,16 @@ class BlobCache:
             self.remote.flush()
 
 
-class StatIndex:
-    """Which merkle root a file had, keyed by its path and stat identity.
-
-    One JSON file per source directory, loaded at most once per instance.  ``lookup`` only
-    answers when size, mtime, ctime, inode and device all match what was recorded.
-    """
-
-    def __init__(self, root: Path | None, *, racy_seconds: float = DEFAULT_RACY_SECONDS) -> None:
-        self.root = root
-        self.racy_ns = int(racy_seconds * 1e9)
-        self._lock = threading.Lock()
-        self._loaded: dict[str, dict[str, list[object]]] = {}
-
-    @property
-    def enabled(self) -> bool:
-        return self.root is not None
-
-    def _shard(self, directory: str) -> tuple[Path, Path]:
-        assert self.root is not None
-        name = hashlib.sha256(directory.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-        base = self.root / name[:2]
-        return base / f"{name}.json", base / f"{name}.lock"
-
-    def _read_dir(self, directory: str) -> dict[str, list[object]]:
-        raw = read_entry(self._shard(directory)[0])
-        body = None if raw is None else unseal(raw)
-        if body is None or body.get("kind") != "stat" or body.get("dir") != directory:
-            return {}
-        entries = body.get("entries")
-        if not isinstance(entries, dict):
-            return {}
-        return {k: v for k, v in entries.items() if isinstance(v, list) and len(v) == 6}
-
-    def _entries(self, directory: str) -> dict[str, list[object]]:
-        with self._lock:
-            found = self._loaded.get(directory)
-        if found is None:
-            found = self._read_dir(directory)
-            with self._lock:
-                found = self._loaded.setdefault(directory, found)
-        return found
-
-    @staticmethod
-    def _split(path: Path) -> tuple[str, str]:
-        directory, name = os.path.split(os.path.abspath(path))
-        return directory, name
-
-    @staticmethod
-    def _record(identity: FileIdentity, merkle: str) -> list[object]:
-        return [
-            identity.size,
-            identity.mtime_ns,
-            identity.ctime_ns,
-            identity.inode,
-            identity.device,
-            merkle,
-        ]
-
-    def lookup(self, path: Path, identity: FileIdentity) -> str | None:
-        if self.root is None:
-            return None
-        directory, name = self._split(path)
-        entry = self._entries(directory).get(name)
-        if entry is None or entry[:5] != self._record(identity, "")[:5]:
-            return None
-        merkle = entry[5]
-        return merkle if isinstance(merkle, str) and len(merkle) == 64 else None
-
-    def record(self, items: Iterable[tuple[Path, FileIdentity, str]]) -> None:
-        """Remember merkle roots of files just hashed, merging with other writers' entries."""
-        if self.root is None:
-            return
-        now = time.time_ns()
-        by_dir: dict[str, dict[str, list[object]]] = {}
-        for path, identity, merkle in items:
-            if now - max(identity.mtime_ns, identity.ctime_ns) < self.racy_ns:
-                continue
-            directory, name = self._split(path)
-            by_dir.setdefault(directory, {})[name] = self._record(identity, merkle)
-        for directory, fresh in by_dir.items():
-            data_path, lock_path = self._shard(directory)
-            with self._locked(lock_path):
-                merged = self._read_dir(directory)
-                merged.update(fresh)
-                body: dict[str, object] = {"kind": "stat", "dir": directory, "entries": merged}
-                write_atomically(data_path, seal(body))
-            with self._lock:
-                self._loaded[directory] = merged
-
-    @contextlib.contextmanager
-    def _locked(self, lock_path: Path) -> Iterator[None]:
-        try:
-            lock_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
-            yield  # cannot lock: still atomic, may lose a concurrent writer's entries
-            return
-        try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+__all__ = [
+    "CACHE_FORMAT",
+    "DEFAULT_RACY_SECONDS",
+    "PACK_ENTRIES",
+    "PACK_MERGE_AT",
+    "BlobCache",
+    "StatIndex",
+    "params_fingerprint",
+    "read_entry",
+    "seal",
+    "unseal",
+    "write_atomically",
+]

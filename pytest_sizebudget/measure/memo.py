@@ -45,8 +45,10 @@ from pytest_sizebudget.errors import InputError
 from pytest_sizebudget.paths import read_bytes
 
 from .blob import all_have_sizes
-from .cache import CACHE_FORMAT, DEFAULT_RACY_SECONDS, read_entry, write_atomically
+from .cache import CACHE_FORMAT
 from .formats import StorageFormat
+from .stat_index import DEFAULT_RACY_SECONDS
+from .store import read_entry, write_atomically
 
 MEMO_MAGIC: Final = b"SBMEMO2\n"
 _DIGEST = 32

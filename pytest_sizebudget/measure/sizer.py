@@ -28,15 +28,7 @@ from pytest_sizebudget.errors import MeasurementError
 
 from .blob import BlobMeasurement, has_size
 from .blobfs import CHUNK_RULE_VERSION
-from .cache import (
-    CACHE_FORMAT,
-    BlobCache,
-    params_fingerprint,
-    read_entry,
-    seal,
-    unseal,
-    write_atomically,
-)
+from .cache import CACHE_FORMAT, BlobCache, params_fingerprint
 from .compress import libzstd_matches_fuchsia, libzstd_version, libzstd_warning
 from .engine import MeasurementEngine
 from .formats import StorageFormat
@@ -44,6 +36,7 @@ from .memo import EvaluationMemo
 from .memory import DEFAULT_COMPRESSION_MEMORY, ZSTD_LEVEL, CompressorPool
 from .remote import RemoteCache
 from .requests import BlobRequest, EngineStats
+from .store import read_entry, seal, unseal, write_atomically
 
 try:
     import fcntl

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+from pytest_sizebudget.kinds.builtin import BUILTIN_KINDS
 
 PACKAGE = Path(__file__).parents[2] / "pytest_sizebudget"
 # The glue: the only modules that may import pytest (pyproject's ruff per-file-ignores).
@@ -117,3 +121,27 @@ def test_the_core_names_no_kind() -> None:
         assert not targets & (kind_modules - {"pytest_sizebudget.kinds.builtin"}), (
             f"{name} imports {sorted(targets & kind_modules)}"
         )
+
+
+def test_loading_the_plugin_imports_only_what_every_run_needs() -> None:
+    """pytest imports the plugin in every run, with or without ``--sizebudget``: the
+    other kinds, images, Yocto, the JSON5 parser and the report writers wait until a
+    budget file or a report asks for them."""
+    probe = "import sys, pytest_sizebudget.plugin; print('\\n'.join(sorted(sys.modules)))"
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    waiting = {
+        "pytest_sizebudget.budget.json5_parser",
+        "pytest_sizebudget.images",
+        "pytest_sizebudget.packages.yocto",
+        "pytest_sizebudget.report.gerrit",
+        "pytest_sizebudget.report.html",
+        "pytest_sizebudget.report.markdown",
+        "pytest_sizebudget.report.metrics",
+        *(spec.module for spec in BUILTIN_KINDS if spec.name != "package_set"),
+    }
+    assert "pytest_sizebudget.plugin" in loaded
+    assert sorted(loaded & waiting) == []

@@ -253,47 +253,6 @@ def test_concurrent_writers_never_leave_a_torn_entry(tmp_path: Path) -> None:
     assert leftovers == []
 
 
-def test_stat_index_hit_and_miss(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    blob = src / "blob"
-    blob.write_bytes(b"x")
-    past = time.time() - 100
-    os.utime(blob, (past, past))
-    identity = FileIdentity.of(blob.stat())
-    index = StatIndex(tmp_path / "idx", racy_seconds=0)
-    assert index.lookup(blob, identity) is None
-    index.record([(blob, identity, "b" * 64)])
-    fresh = StatIndex(tmp_path / "idx", racy_seconds=0)
-    assert fresh.lookup(blob, identity) == "b" * 64
-    changed = FileIdentity(
-        identity.size, identity.mtime_ns + 1, identity.ctime_ns, identity.inode, identity.device
-    )
-    assert fresh.lookup(blob, changed) is None
-    # One compact file per source directory.
-    files = list((tmp_path / "idx").rglob("*.json"))
-    assert len(files) == 1
-    assert json.loads(files[0].read_text())["dir"] == str(src)
-
-
-def test_stat_index_skips_racily_clean_files(tmp_path: Path) -> None:
-    blob = tmp_path / "new"
-    blob.write_bytes(b"x")
-    identity = FileIdentity.of(blob.stat())
-    index = StatIndex(tmp_path / "idx", racy_seconds=60)
-    index.record([(blob, identity, "c" * 64)])
-    assert StatIndex(tmp_path / "idx").lookup(blob, identity) is None
-
-
-def test_corrupt_stat_index_is_ignored(tmp_path: Path) -> None:
-    index = StatIndex(tmp_path / "idx", racy_seconds=0)
-    identity = FileIdentity(1, 2, 3, 4, 5)
-    index.record([(Path("/x/y"), identity, "d" * 64)])
-    (shard,) = (tmp_path / "idx").rglob("*.json")
-    shard.write_bytes(shard.read_bytes()[:-5])
-    assert StatIndex(tmp_path / "idx").lookup(Path("/x/y"), identity) is None
-
-
 def _hold(path: str, merkle: str, held: Any, release: Any) -> None:
     locks = BlobLocks(Path(path))
     assert locks.try_lock(merkle)
