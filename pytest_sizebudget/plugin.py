@@ -66,9 +66,11 @@ def pytest_sizebudget_register_kinds(registry: KindRegistry) -> None:
         registry.register(spec)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """Registered before any plugin is configured, so it runs after every cleanup that
-    configuring adds, pytest's final collections among them (see ``_freeze``)."""
+    configuring adds, pytest's final collections among them (see ``_freeze``); first,
+    so that a main loop of another plugin (``--fixtures``) does not skip it."""
     config.add_cleanup(functools.partial(_unfreeze, config))
 
 
@@ -83,8 +85,8 @@ def _freeze(config: pytest.Config) -> None:
     collector when the run's config is cleaned up (``_unfreeze``), so in-process runs
     (pytester) leak nothing.
     """
-    if not gc.isenabled():
-        return  # someone manages collection for this process: leave it to them
+    if not gc.isenabled() or gc.get_freeze_count():
+        return  # someone manages collection (or froze objects) here: leave it to them
     gc.freeze()
     config.stash[FROZEN] = True
 

@@ -346,7 +346,7 @@ class EngineSizer:
         ``size_blobs`` counts the cache's answers."""
         engine = self.engine(layout)
         reused = 0
-        if self._measured_here or engine.cache.this_run:  # else none can be: no walk
+        if self._measured_here or engine.cache.this_run:  # else none is this run's
             reused = sum(1 for m in merkles if self._reused(engine, m))
         hits = len(merkles) - reused
         self._count(EngineStats(requests=hits + reused, cache_hits=hits, reused=reused))

@@ -63,3 +63,26 @@ def test_a_process_that_turned_collection_off_is_left_alone(pytester: pytest.Pyt
     finally:
         gc.enable()
     assert (pytester.path / "frozen.txt").read_text() == "0"
+
+
+def test_objects_frozen_by_someone_else_stay_frozen(pytester: pytest.Pytester) -> None:
+    """A process that froze objects itself (before forking workers, say), or an outer
+    budget run, keeps them frozen: the run neither freezes more nor unfreezes them."""
+    pytester.makepyfile(test_probe=FREEZE_PROBE)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        pytester.inline_run("--sizebudget", "test_probe.py").assertoutcome(passed=1)
+        # Frozen objects can still be freed by their reference counts: fewer, not more.
+        assert 0 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
+    assert int((pytester.path / "frozen.txt").read_text()) <= frozen  # none added
+
+
+def test_released_when_another_main_loop_answers(pytester: pytest.Pytester) -> None:
+    """``--fixtures`` configures the run and answers instead of the test loop: the
+    freeze is still released."""
+    result = pytester.inline_run("--sizebudget", "--fixtures")
+    assert result.ret == 0
+    assert gc.get_freeze_count() == 0

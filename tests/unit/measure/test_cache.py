@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
