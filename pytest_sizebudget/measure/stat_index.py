@@ -68,8 +68,7 @@ class StatIndex:
         self.racy_ns = int(racy_seconds * 1e9)
         self._packs = None if root is None else PackDir(root / "packs", "stat-pack")
         self._lock = threading.Lock()
-        self._entries: Entries | None = None
-        self._read: set[str] = set()  # packs whose entries are in _entries
+        self._entries: Entries | None = None  # every pack's, read at the first lookup
 
     @property
     def enabled(self) -> bool:
@@ -90,7 +89,6 @@ class StatIndex:
             return entries
         names = self._packs.names()
         for name in names:
-            self._read.add(name)
             body = self._packs.read(name)
             dirs = None if body is None else body.get("dirs")
             if not isinstance(dirs, dict):
@@ -100,13 +98,8 @@ class StatIndex:
                     _merge_into(entries.setdefault(directory, {}), found)
         if len(names) > PACK_MERGE_AT:
             packs = self._packs
-            self._packs.merge(names, lambda: self._write(packs, entries))
+            self._packs.merge(names, lambda: packs.write(packs.new_name(), {"dirs": entries}))
         return entries
-
-    def _write(self, packs: PackDir, dirs: Entries) -> bool:
-        name = packs.new_name()
-        self._read.add(name)  # its entries are known here already
-        return packs.write(name, {"dirs": dirs})
 
     @staticmethod
     def _split(path: Path) -> tuple[str, str]:
@@ -156,4 +149,4 @@ class StatIndex:
         with self._lock:
             for directory, found in fresh.items():
                 entries.setdefault(directory, {}).update(found)  # the state just hashed
-        self._write(self._packs, fresh)
+        self._packs.write(self._packs.new_name(), {"dirs": fresh})
