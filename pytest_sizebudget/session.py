@@ -274,9 +274,9 @@ class SizeBudgetSession:
                 "Markdown report", self.settings.markdown_path, lambda: self._markdown(limit)
             )
         if self.settings.metrics_path is not None:
-            metrics = self.settings.metrics_path
             from .report.metrics import render_metrics
 
+            metrics = self.settings.metrics_path
             self._write("GitLab metrics report", metrics, lambda: render_metrics(results))
         if self.settings.github_summary:
             self._job_summary()

@@ -13,7 +13,9 @@ DEFAULT_PATTERNS = ("*.sizebudget.json5", "*.sizebudget.json")
 DEFAULT_TOP = 10
 DEFAULT_PROGRESS_INTERVAL = 5.0  # seconds between progress lines in a CI log
 DEFAULT_MARKDOWN_LIMIT = 65_536  # a GitHub comment's limit, in characters
-MIN_MARKDOWN_LIMIT = 2_048  # room for the marker, the headline and the notes of what is left out
+# report.markdown's MIN_LIMIT, here so that the options can state and check it without
+# importing the renderer (test_markdown checks that the two agree).
+MIN_MARKDOWN_LIMIT = 2_048
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

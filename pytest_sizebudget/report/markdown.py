@@ -42,8 +42,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from pytest_sizebudget.settings import MIN_MARKDOWN_LIMIT
-
 from .breakdown import Breakdown
 from .model import NEW, BudgetResult, FileProblem, Status
 from .text import shown
@@ -51,7 +49,7 @@ from .text import shown
 MARKER = "<!-- pytest-sizebudget report -->"
 COMMENT_LIMIT = 65_536  # characters of a GitHub issue or pull-request comment
 JOB_SUMMARY_LIMIT = 1 << 20  # bytes one step may add to $GITHUB_STEP_SUMMARY
-MIN_LIMIT = MIN_MARKDOWN_LIMIT  # with the settings, which check it without importing this
+MIN_LIMIT = 2_048  # room for the marker, the headline and the notes of what is left out
 SHORT_ROWS = 3  # rows per breakdown table once breakdowns must shrink
 ERROR_LINES = 8  # lines of an error or warning shown in its collapsed section
 MAX_PATH = 120  # characters of the baseline's path in the headline

@@ -25,6 +25,7 @@ from pytest_sizebudget.report.markdown import (
 )
 from pytest_sizebudget.report.model import BudgetResult, FileProblem
 from pytest_sizebudget.report.text import shown
+from pytest_sizebudget.settings import MIN_MARKDOWN_LIMIT
 
 KINDS = builtin_kinds()
 MD = MarkdownIt("commonmark", {"html": True}).enable("table")
@@ -369,3 +370,7 @@ def test_kinds_give_their_breakdown() -> None:
         ("over by", "100 B"),
     )
     assert KINDS.breakdown(result("e", None, 1, error="x"), 5) == ()
+
+
+def test_the_options_state_the_renderers_minimum() -> None:
+    assert MIN_MARKDOWN_LIMIT == MIN_LIMIT
