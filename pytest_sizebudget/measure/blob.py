@@ -256,7 +256,7 @@ def all_have_sizes(directory: str, names: Sequence[str], sizes: Sequence[int]) -
                 st = os.stat(name, dir_fd=fd)
             except (OSError, ValueError):
                 return False
-            if st.st_size != size or not stat.S_ISREG(st.st_mode):  # _is_file_of, inline
+            if not _is_file_of(st, size):
                 return False
         return True
     finally:

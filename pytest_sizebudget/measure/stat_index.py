@@ -36,6 +36,11 @@ Entry = list[object]
 Entries = dict[str, dict[str, Entry]]  # directory -> name -> entry
 
 
+def _fields(identity: FileIdentity) -> Entry:
+    """An entry's first five fields, in its order."""
+    return [identity.size, identity.mtime_ns, identity.ctime_ns, identity.inode, identity.device]
+
+
 def _valid(entry: object) -> bool:
     return (
         isinstance(entry, list)
@@ -112,13 +117,7 @@ class StatIndex:
         directory, name = self._split(path)
         found = self._index().get(directory)
         entry = None if found is None else found.get(name)
-        if entry is None or entry[:5] != [
-            identity.size,
-            identity.mtime_ns,
-            identity.ctime_ns,
-            identity.inode,
-            identity.device,
-        ]:
+        if entry is None or entry[:5] != _fields(identity):
             return None
         merkle = entry[5]
         assert isinstance(merkle, str)  # _valid
@@ -135,14 +134,7 @@ class StatIndex:
             if now - max(identity.mtime_ns, identity.ctime_ns) < self.racy_ns:
                 continue
             directory, name = self._split(path)
-            fresh.setdefault(directory, {})[name] = [
-                identity.size,
-                identity.mtime_ns,
-                identity.ctime_ns,
-                identity.inode,
-                identity.device,
-                merkle,
-            ]
+            fresh.setdefault(directory, {})[name] = [*_fields(identity), merkle]
         if not fresh:
             return
         entries = self._index()
